@@ -1,0 +1,15 @@
+"""tinygrad_rnn: a small, exact reverse-mode autodiff engine on numpy, and RNNs built on it."""
+
+from . import functional, ops
+from .autograd import AnomalyError, Function, detect_anomaly, enable_grad, no_grad, scope
+from .gradcheck import GradcheckError, gradcheck
+from .ops import REGISTRY
+from .tensor import Tensor, cat, concatenate, ones, randn, stack, tensor, where, zeros
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "stack", "cat", "concatenate", "where", "zeros", "ones", "randn",
+    "Function", "REGISTRY", "no_grad", "enable_grad", "scope", "detect_anomaly", "AnomalyError",
+    "gradcheck", "GradcheckError", "functional", "ops",
+]

@@ -1,0 +1,502 @@
+"""The primitives. Each is one `Function` with its forward and backward side by side.
+
+Every op here is listed in `REGISTRY` (by the `register` decorator), which the gradient tests
+iterate over: a new op without a hypothesis strategy in `tinygrad_rnn.testing` fails the suite.
+Ops see numpy arrays only; broadcasting in binary ops is undone by the engine, not here.
+Notation: `x, y` inputs, `out` the result, `g` the gradient arriving from above.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .autograd import Function
+
+REGISTRY: dict[str, type[Function]] = {}
+
+
+def register(cls: type[Function]) -> type[Function]:
+    REGISTRY[cls.__name__] = cls
+    return cls
+
+
+# ---------------------------------------------------------------------------------- arithmetic
+
+
+@register
+class Add(Function):
+    """out = x + y;  dout/dx = 1, dout/dy = 1"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x + y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+@register
+class Sub(Function):
+    """out = x - y;  dout/dx = 1, dout/dy = -1"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x - y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+@register
+class Mul(Function):
+    """out = x * y;  dout/dx = y, dout/dy = x"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x * y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        return (g * y if need_x else None), (g * x if need_y else None)
+
+
+@register
+class Div(Function):
+    """out = x / y;  dout/dx = 1/y, dout/dy = -x/y² = -out/y"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        out = x / y
+        ctx.save_for_backward(y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        y, out = ctx.saved_tensors
+        gx = g / y
+        return gx, (-gx * out if ctx.needs_input_grad[1] else None)
+
+
+@register
+class Neg(Function):
+    """out = -x;  dout/dx = -1"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+@register
+class Pow(Function):
+    """out = x ** y;  dout/dx = y x^(y-1), dout/dy = out log(x) (only computed when needed)"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        out = x ** y
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, out = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        gx = g * y * x ** (y - 1) if need_x else None
+        gy = g * out * np.log(x) if need_y else None
+        return gx, gy
+
+
+# ------------------------------------------------------------------------------------- matmul
+
+
+@register
+class MatMul(Function):
+    """out = x @ y (np.matmul semantics);  dx = g @ yᵀ, dy = xᵀ @ g
+
+    1-D operands are promoted to matrices the way np.matmul promotes them, and the promoted axis
+    is removed again from the gradient. Broadcast batch axes are summed by the engine.
+    """
+
+    @staticmethod
+    def forward(ctx, x, y):
+        if x.ndim == 0 or y.ndim == 0:
+            raise ValueError(f"matmul: operands must be at least 1-D, got shapes {x.shape} "
+                             f"and {y.shape}")
+        try:
+            out = np.matmul(x, y)
+        except ValueError:
+            raise ValueError(f"matmul: shapes {x.shape} and {y.shape} are not aligned (the last "
+                             f"axis of the first must equal the "
+                             f"{'only' if y.ndim == 1 else 'second-to-last'} axis of the second)"
+                             ) from None
+        ctx.save_for_backward(x, y)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        x2 = x[None, :] if x.ndim == 1 else x
+        y2 = y[:, None] if y.ndim == 1 else y
+        g2 = g
+        if y.ndim == 1:
+            g2 = g2[..., None]
+        if x.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = np.matmul(g2, np.swapaxes(y2, -1, -2))
+            gx = gx[..., 0, :] if x.ndim == 1 else gx
+        if ctx.needs_input_grad[1]:
+            gy = np.matmul(np.swapaxes(x2, -1, -2), g2)
+            gy = gy[..., 0] if y.ndim == 1 else gy
+        return gx, gy
+
+
+# ---------------------------------------------------------------------------------- unary maps
+
+
+@register
+class Exp(Function):
+    """out = exp(x);  dout/dx = out"""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.saved_tensors[0]
+
+
+@register
+class Log(Function):
+    """out = log(x);  dout/dx = 1/x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g / ctx.saved_tensors[0]
+
+
+@register
+class Tanh(Function):
+    """out = tanh(x);  dout/dx = 1 - out²"""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ctx.saved_tensors[0]
+        return g * (1 - out * out)
+
+
+@register
+class Sigmoid(Function):
+    """out = 1 / (1 + exp(-x));  dout/dx = out (1 - out)
+
+    Computed from e = exp(-|x|) <= 1, so no exp overflows and tiny outputs keep full precision.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        e = np.exp(-np.abs(x))
+        out = np.where(x >= 0, 1, e) / (1 + e)
+        out = out.astype(x.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ctx.saved_tensors[0]
+        return g * (out * (1 - out))
+
+
+@register
+class ReLU(Function):
+    """out = max(x, 0);  dout/dx = 1 where x > 0, else 0 (so 0 at the kink x = 0, as PyTorch)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        mask = x > 0
+        ctx.save_for_backward(mask)
+        return np.where(mask, x, 0).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.where(ctx.saved_tensors[0], g, 0).astype(g.dtype, copy=False)
+
+
+@register
+class Abs(Function):
+    """out = |x|;  dout/dx = sign(x) (so 0 at the kink x = 0, as PyTorch)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * np.sign(ctx.saved_tensors[0])
+
+
+# ---------------------------------------------------------------------------------- reductions
+
+
+def _normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """Axis argument -> sorted tuple of non-negative axes, with a clear error when out of range."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    result = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {axis!r} is out of range for a tensor with {ndim} "
+                             f"dimension(s)")
+        result.append(int(a) % max(ndim, 1))
+    if len(set(result)) != len(result):
+        raise ValueError(f"{op}: axis {axis!r} repeats an axis")
+    return tuple(sorted(result))
+
+
+def _expand_reduced(g: np.ndarray, axes: tuple[int, ...], keepdims: bool,
+                    shape: tuple[int, ...]) -> np.ndarray:
+    """Give a reduced gradient its reduced axes back as size 1, then broadcast to `shape`."""
+    if not keepdims and axes:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+@register
+class Sum(Function):
+    """out = Σ_axis x;  dout/dx = 1 (the gradient is broadcast back over the summed axes)"""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.axes = _normalize_axis(axis, x.ndim, "sum")
+        ctx.keepdims = keepdims
+        ctx.shape = x.shape
+        return np.asarray(x.sum(axis=ctx.axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_reduced(g, ctx.axes, ctx.keepdims, ctx.shape)
+
+
+@register
+class Mean(Function):
+    """out = Σ_axis x / n;  dout/dx = 1/n (n = number of elements reduced)"""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.axes = _normalize_axis(axis, x.ndim, "mean")
+        ctx.keepdims = keepdims
+        ctx.shape = x.shape
+        if x.size == 0:
+            raise ValueError(f"mean: cannot take the mean of an empty tensor of shape {x.shape}")
+        return np.asarray(x.mean(axis=ctx.axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, g):
+        n = int(np.prod([ctx.shape[a] for a in ctx.axes]))
+        return _expand_reduced(g / n, ctx.axes, ctx.keepdims, ctx.shape)
+
+
+@register
+class Max(Function):
+    """out = max_axis x;  dout/dx = 1/k at each of the k tied maxima, 0 elsewhere
+
+    Ties share the gradient equally (like numpy's amax gradient in JAX and PyTorch's amax),
+    so the sum of the gradient over a reduced slice is always exactly g.
+    """
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _normalize_axis(axis, x.ndim, "max")
+        if x.size == 0:
+            raise ValueError(f"max: cannot reduce an empty tensor of shape {x.shape}")
+        out = x.max(axis=axes, keepdims=True)
+        ctx.axes, ctx.keepdims = axes, keepdims
+        ctx.save_for_backward(x, out)
+        return out if keepdims else np.squeeze(out, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        mask = x == out
+        share = mask / mask.sum(axis=ctx.axes, keepdims=True)
+        if not ctx.keepdims and ctx.axes:
+            g = np.expand_dims(g, ctx.axes)
+        return (g * share).astype(g.dtype, copy=False)
+
+
+# ----------------------------------------------------------------------------- shape movement
+
+
+@register
+class Reshape(Function):
+    """out = x viewed with a new shape;  dx = g reshaped back"""
+
+    @staticmethod
+    def forward(ctx, x, shape=()):
+        ctx.shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                             f"({x.size} elements) into shape {tuple(shape)}") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape)
+
+
+@register
+class Permute(Function):
+    """out = x with its axes reordered;  dx = g with the inverse order"""
+
+    @staticmethod
+    def forward(ctx, x, axes=()):
+        axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of a "
+                             f"tensor of shape {x.shape}")
+        ctx.inverse = tuple(np.argsort(axes))
+        return np.transpose(x, axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.transpose(g, ctx.inverse)
+
+
+def _is_advanced(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (list, np.ndarray)) for p in parts)
+
+
+@register
+class GetItem(Function):
+    """out = x[index];  dx = zeros with g scattered back (repeated indices accumulate)"""
+
+    @staticmethod
+    def forward(ctx, x, index=()):
+        ctx.index, ctx.shape = index, x.shape
+        try:
+            return np.asarray(x[index])
+        except IndexError as e:
+            raise IndexError(f"getitem: index {index!r} is invalid for a tensor of shape "
+                             f"{x.shape}: {e}") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        dx = np.zeros(ctx.shape, dtype=g.dtype)
+        if _is_advanced(ctx.index):
+            np.add.at(dx, ctx.index, g)
+        else:
+            dx[ctx.index] = g
+        return dx
+
+
+@register
+class Stack(Function):
+    """out = stack(xs, axis);  dx_i = g taken at position i along axis"""
+
+    @staticmethod
+    def forward(ctx, *xs, axis=0):
+        try:
+            out = np.stack(xs, axis=axis)
+        except ValueError:
+            raise ValueError(f"stack: all tensors must have the same shape, got "
+                             f"{[x.shape for x in xs]}") from None
+        ctx.axis = axis % out.ndim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        moved = np.moveaxis(g, ctx.axis, 0)
+        return tuple(moved[i] if need else None for i, need in enumerate(ctx.needs_input_grad))
+
+
+@register
+class Cat(Function):
+    """out = concatenate(xs, axis);  dx_i = the slice of g that x_i filled"""
+
+    @staticmethod
+    def forward(ctx, *xs, axis=0):
+        try:
+            out = np.concatenate(xs, axis=axis)
+        except (ValueError, np.exceptions.AxisError):
+            raise ValueError(f"cat: tensors of shapes {[x.shape for x in xs]} cannot be "
+                             f"concatenated along axis {axis}") from None
+        ctx.axis = axis % out.ndim
+        ctx.bounds = np.cumsum([x.shape[ctx.axis] for x in xs])[:-1]
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(np.split(g, ctx.bounds, axis=ctx.axis))
+
+
+@register
+class Unbind(Function):
+    """outs = the slices of x along axis (a multi-output op);  dx = stack(gs), zeros for unused
+
+    Slicing T steps one at a time would make T full-size zero arrays in backward (O(T²));
+    this op assembles every slice's gradient in one O(T) buffer.
+    """
+
+    @staticmethod
+    def forward(ctx, x, axis=0):
+        if x.ndim == 0:
+            raise ValueError("unbind: cannot unbind a 0-d tensor")
+        ctx.axis, ctx.shape = axis % x.ndim, x.shape
+        return tuple(np.moveaxis(x, ctx.axis, 0))
+
+    @staticmethod
+    def backward(ctx, *gs):
+        first = next(g for g in gs if g is not None)
+        dx = np.zeros(ctx.shape, dtype=first.dtype)
+        moved = np.moveaxis(dx, ctx.axis, 0)
+        for i, g in enumerate(gs):
+            if g is not None:
+                moved[i] = g
+        return dx
+
+
+@register
+class Where(Function):
+    """out = where(cond, x, y);  dx = g where cond, dy = g where not cond (cond gets none)"""
+
+    @staticmethod
+    def forward(ctx, cond, x, y):
+        cond = cond.astype(bool, copy=False)
+        ctx.save_for_backward(cond)
+        return np.where(cond, x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        cond = ctx.saved_tensors[0]
+        _, need_x, need_y = ctx.needs_input_grad
+        zero = np.zeros((), dtype=g.dtype)
+        return (None, np.where(cond, g, zero) if need_x else None,
+                np.where(cond, zero, g) if need_y else None)
