@@ -6,10 +6,12 @@ from .gradcheck import GradcheckError, gradcheck
 from .ops import REGISTRY
 from .tensor import Tensor, cat, concatenate, ones, randn, stack, tensor, where, zeros
 
+from . import nn, optim  # noqa: E402  (nn builds on the names above)
+
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "stack", "cat", "concatenate", "where", "zeros", "ones", "randn",
     "Function", "REGISTRY", "no_grad", "enable_grad", "scope", "detect_anomaly", "AnomalyError",
-    "gradcheck", "GradcheckError", "functional", "ops",
+    "gradcheck", "GradcheckError", "functional", "ops", "nn", "optim",
 ]

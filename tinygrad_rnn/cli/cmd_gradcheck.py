@@ -1,0 +1,184 @@
+"""`gradcheck`: check a model's BPTT gradients against central differences, and say where.
+
+The parameters are checked element by element (the engine's `gradcheck`, with the parameters'
+names). To find the *time step*, ∂E/∂x_t is also checked for every step t: x_t only reaches E
+through steps t, t+1, …, T−1, so a backward that goes wrong at step k spoils ∂E/∂x_t for t ≤ k
+and leaves the later steps right. The latest step that disagrees is where the error enters.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import functional as F
+from .. import nn
+from ..gradcheck import GradcheckError, gradcheck
+from ..tensor import Tensor
+from .errors import EXIT_FAILURE, EXIT_OK, CLIError, nonnegative_int, positive_float, positive_int
+from .models import MODELS, NONLINEARITIES, build_model
+
+LOSSES = ("E", "ce")
+
+
+@dataclass
+class StepCheck:
+    """Per time step: max |analytic − numeric| of ∂E/∂x_t and how many elements disagree."""
+
+    max_error: list[float] = field(default_factory=list)
+    bad: list[int] = field(default_factory=list)
+
+    @property
+    def latest_bad(self) -> int | None:
+        steps = [t for t, n in enumerate(self.bad) if n]
+        return steps[-1] if steps else None
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    report: str  # the engine's report (names parameter and element) or "" when passed
+    steps: StepCheck
+    n_elements: int
+
+
+class _Probe(nn.Module):
+    """model.unroll → (optional injected bug: scale ∂E/∂h_k by 1.5) → model.readout."""
+
+    def __init__(self, model: nn.Module, bug_step: int | None) -> None:
+        super().__init__()
+        self.inner, self.bug_step = model, bug_step
+
+    def forward(self, x: Tensor) -> Tensor:
+        hs = self.inner.unroll(x)
+        if self.bug_step is not None and hs[self.bug_step].requires_grad:
+            hs[self.bug_step].register_hook(lambda g: g * 1.5)  # a deliberately wrong backward
+        return self.inner.readout(hs)
+
+
+def check_model(model: nn.Module, x: np.ndarray, loss_fn: Callable[[Tensor], Tensor],
+                eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, mode: str = "full",
+                bug_step: int | None = None) -> Verdict:
+    """Gradcheck every parameter of `model` (float64) and ∂E/∂x_t for each step t."""
+    model = model.to(np.float64)
+    probe = _Probe(model, bug_step)
+    names = [name for name, _ in model.named_parameters()]
+    values = [p.data.copy() for p in model.parameters()]
+
+    def fn(*tensors: Tensor) -> Tensor:
+        params = {f"inner.{n}": t for n, t in zip(names, tensors)}
+        return loss_fn(nn.functional_call(probe, params, Tensor(x)))
+
+    try:
+        gradcheck(fn, [Tensor(v, requires_grad=True) for v in values], eps=eps, atol=atol,
+                  rtol=rtol, mode=mode, names=names)
+        passed, report = True, ""
+    except GradcheckError as e:
+        passed, report = False, str(e)
+    steps = check_steps(lambda xt: loss_fn(probe(xt)), x, eps, atol, rtol)
+    return Verdict(passed and not any(steps.bad), report, steps, sum(v.size for v in values))
+
+
+def check_steps(fn: Callable[[Tensor], Tensor], x: np.ndarray, eps: float, atol: float,
+                rtol: float) -> StepCheck:
+    """∂E/∂x_t by backward against central differences, summarised per time step t."""
+    xt = Tensor(x, requires_grad=True)
+    fn(xt).backward()
+    analytic = xt.grad if xt.grad is not None else np.zeros_like(x)
+    data, result = xt.data, StepCheck()
+    for t in range(x.shape[0]):
+        worst, bad = 0.0, 0
+        for index in np.ndindex(*x.shape[1:]):
+            element = (t, *index)
+            original = data[element]
+            data[element] = original + eps
+            plus = float(fn(xt).data)
+            data[element] = original - eps
+            minus = float(fn(xt).data)
+            data[element] = original
+            numeric = (plus - minus) / (2 * eps)
+            error = abs(analytic[element] - numeric)
+            worst, bad = max(worst, error), bad + (error > atol + rtol * abs(numeric))
+        result.max_error.append(worst)
+        result.bad.append(bad)
+    return result
+
+
+def describe(verdict: Verdict, T: int) -> list[str]:
+    """The verdict as printable lines: the engine's report plus the time-step localisation."""
+    s = verdict.steps
+    table = "  ".join(f"t={t}: {e:.1e}{'*' if s.bad[t] else ''}"
+                      for t, e in enumerate(s.max_error))
+    lines = [f"per time step, max |analytic - numeric| of dE/dx_t (* = mismatch): {table}"]
+    if verdict.passed:
+        return lines + [f"PASS: all {verdict.n_elements} parameter elements and dE/dx_t at all "
+                        f"{T} steps match central differences"]
+    if verdict.report:
+        lines += verdict.report.splitlines()
+    k = s.latest_bad
+    worst = int(np.argmax(s.max_error))
+    if k is None:
+        lines.append(f"time step: none of the {T} steps' dE/dx_t disagree, so the gradients "
+                     "flowing back through the hidden states are right; the error is in how the "
+                     "parameter's own gradient is formed (largest per-step error at "
+                     f"t={worst})")
+    else:
+        bad = ", ".join(f"t={t}" for t, n in enumerate(s.bad) if n)
+        later = (f"agrees at every later step, so the wrong gradient enters in the backward of "
+                 f"step t={k}" if k < T - 1 else
+                 "this includes the last step, so the wrong gradient enters at the last step "
+                 "or after it (read-out, loss), or in an op that every step uses")
+        lines.append(f"time step: t={k} of T={T} (0-based). dE/dx_t disagrees at {bad} and "
+                     f"{later} (largest per-step error at t={worst})")
+    return lines + ["FAIL: the backward pass disagrees with central differences"]
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("gradcheck", help="check a model's BPTT gradients by finite differences",
+                       description="Gradcheck rnn/lstm/gru on a random sequence (float64).")
+    p.add_argument("--model", choices=MODELS, default="rnn", help="rnn (default), lstm, gru")
+    p.add_argument("--input", type=positive_int, default=2, help="input size I (2)")
+    p.add_argument("--hidden", type=positive_int, default=3, help="hidden size H (3)")
+    p.add_argument("--output", type=positive_int, default=2, help="output size O (2)")
+    p.add_argument("--steps", type=positive_int, default=5, help="time steps T (5)")
+    p.add_argument("--batch", type=positive_int, default=2, help="batch size B (2)")
+    p.add_argument("--nonlinearity", choices=NONLINEARITIES, default="tanh", help="rnn's σ")
+    p.add_argument("--loss", choices=LOSSES, default="E",
+                   help="E = ½Σ||y−g||² on random targets (default), ce = cross-entropy")
+    p.add_argument("--mode", choices=("full", "random"), default="full",
+                   help="full: every element (default); random: one random direction")
+    p.add_argument("--eps", type=positive_float, default=1e-6, help="finite-difference step")
+    p.add_argument("--atol", type=positive_float, default=1e-5, help="absolute tolerance")
+    p.add_argument("--rtol", type=positive_float, default=1e-3, help="relative tolerance")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (0)")
+    p.add_argument("--inject-bug", type=nonnegative_int, metavar="STEP", help=argparse.SUPPRESS)
+    p.set_defaults(run=run)
+
+
+def run(a: argparse.Namespace) -> int:
+    if a.inject_bug is not None and a.inject_bug >= a.steps:
+        raise CLIError(f"--inject-bug {a.inject_bug} must be a time step below --steps {a.steps}")
+    if a.loss == "ce" and a.output < 2:
+        raise CLIError("--loss ce needs --output 2 or more classes")
+    rng = np.random.default_rng(a.seed)
+    model = build_model(a.model, a.input, a.hidden, a.output, a.seed, a.nonlinearity)
+    x = rng.standard_normal((a.steps, a.batch, a.input))
+    if a.loss == "E":
+        target = rng.standard_normal((a.steps, a.batch, a.output))
+        loss_fn: Callable[[Tensor], Tensor] = lambda ys: F.squared_error(ys, target)  # noqa: E731
+    else:
+        classes = rng.integers(a.output, size=(a.steps, a.batch))
+        loss_fn = lambda ys: F.cross_entropy(ys, classes)  # noqa: E731
+    shapes = ", ".join(f"{n} {tuple(p.shape)}" for n, p in model.named_parameters())
+    print(f"gradcheck: {a.model} I={a.input} H={a.hidden} O={a.output}, T={a.steps} "
+          f"B={a.batch}, float64, loss {a.loss}, mode {a.mode}, eps={a.eps:g} atol={a.atol:g} "
+          f"rtol={a.rtol:g}")
+    print(f"parameters: {shapes}")
+    verdict = check_model(model, x, loss_fn, a.eps, a.atol, a.rtol, a.mode, a.inject_bug)
+    for line in describe(verdict, a.steps):
+        print(line)
+    return EXIT_OK if verdict.passed else EXIT_FAILURE

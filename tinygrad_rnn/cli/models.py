@@ -1,0 +1,104 @@
+"""The models and optimizers the command line can build, by name.
+
+"rnn" is the notes' model itself, `nn.ElmanRNN`: h_t = σ(U x_t + W h_{t−1} + b),
+y_t = V h_t + c. "lstm" and "gru" put the same linear read-out y_t = V h_t + c on an
+`nn.LSTM`/`nn.GRU`. All three answer `model(x, state) -> (ys (T, B, O), state)`,
+`model.unroll(x, state) -> [h_1 … h_T]` and `model.readout(hs) -> ys`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import nn, optim
+from ..autograd import scope
+from ..tensor import Tensor, stack
+from .errors import CLIError
+
+MODELS = ("rnn", "lstm", "gru")
+OPTIMIZERS = ("adam", "sgd", "adagrad")
+NONLINEARITIES = ("tanh", "sigmoid", "relu")
+
+
+class GatedModel(nn.Module):
+    """An LSTM or GRU core with the notes' read-out: y_t = V h_t + c.
+
+    Parameters: core.U (gH, I), core.W (gH, H), core.b (gH,), V (O, H), c (O,).
+    x (T, B, I) → ys (T, B, O) and the final state ((h, c) for the LSTM, h for the GRU).
+    """
+
+    def __init__(self, kind: str, input_size: int, hidden_size: int, output_size: int,
+                 seed: int | None = None) -> None:
+        super().__init__()
+        rng = np.random.default_rng(seed)
+        layer = {"lstm": nn.LSTM, "gru": nn.GRU}[kind]
+        self.core = layer(input_size, hidden_size, seed=rng)
+        self.kind, self.output_size = kind, output_size
+        bound = 1.0 / np.sqrt(hidden_size)
+        self.V = nn.Parameter(rng.uniform(-bound, bound, (output_size, hidden_size)))
+        self.c = nn.Parameter(rng.uniform(-bound, bound, (output_size,)))
+
+    def unroll(self, x: Any, state: Any = None) -> list[Tensor]:
+        return self.core.unroll(x, state)
+
+    def readout(self, hs: list[Tensor]) -> Tensor:
+        """ys = stack(hs) Vᵀ + c, one matmul for all steps (scope "output")."""
+        T, (B, H) = len(hs), hs[0].shape
+        with scope("output"):
+            z = stack(hs).reshape(T * B, H) @ self.V.T + self.c
+            return z.reshape(T, B, self.output_size)
+
+    def forward(self, x: Any, state: Any = None) -> tuple[Tensor, Any]:
+        hs, final = self.core(x, state)
+        T, B, H = hs.shape
+        with scope("output"):
+            z = hs.reshape(T * B, H) @ self.V.T + self.c
+        return z.reshape(T, B, self.output_size), final
+
+
+def build_model(kind: str, input_size: int, hidden_size: int, output_size: int,
+                seed: int | None = 0, nonlinearity: str = "tanh") -> nn.Module:
+    """`rnn` → nn.ElmanRNN (identity output), `lstm`/`gru` → GatedModel."""
+    if kind not in MODELS:
+        raise CLIError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
+    if min(input_size, hidden_size, output_size) < 1:
+        raise CLIError(f"model sizes must be positive, got input {input_size}, hidden "
+                       f"{hidden_size}, output {output_size}")
+    if kind == "rnn":
+        if nonlinearity not in NONLINEARITIES:
+            raise CLIError(f"unknown nonlinearity {nonlinearity!r}; choose one of "
+                           f"{', '.join(NONLINEARITIES)}")
+        return nn.ElmanRNN(input_size, hidden_size, output_size, nonlinearity=nonlinearity,
+                           seed=np.random.default_rng(seed))
+    return GatedModel(kind, input_size, hidden_size, output_size, seed=seed)
+
+
+def build_optimizer(name: str, params: Any, lr: float, momentum: float = 0.0) -> optim.Optimizer:
+    """adam | sgd (with optional momentum) | adagrad."""
+    if name == "adam":
+        return optim.Adam(params, lr=lr)
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, momentum=momentum)
+    if name == "adagrad":
+        return optim.Adagrad(params, lr=lr)
+    raise CLIError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+def state_to_arrays(state: Any) -> Any:
+    """A hidden state (Tensor, (h, c) tuple or None) as plain arrays, for a checkpoint."""
+    if state is None:
+        return None
+    if isinstance(state, Tensor):
+        return state.data.copy()
+    return tuple(state_to_arrays(s) for s in state)
+
+
+def state_from_arrays(arrays: Any) -> Any:
+    """Inverse of `state_to_arrays`."""
+    if arrays is None:
+        return None
+    if isinstance(arrays, np.ndarray):
+        return Tensor(arrays)
+    return tuple(state_from_arrays(a) for a in arrays)

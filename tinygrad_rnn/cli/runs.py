@@ -1,0 +1,105 @@
+"""What a run is made of, and how it is rebuilt from a checkpoint.
+
+A run's config (stored in every checkpoint as JSON) has three parts: "model" (type and sizes),
+"args" (the training settings) and "task" (where the data came from, its vocabulary for text,
+and a fingerprint of the data so a resume on changed data is refused).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from ..nn.module import StateDictError
+from .errors import CLIError
+from .models import build_model, build_optimizer
+
+# Training settings stored in "args"; None in argparse means "not given" (use the default).
+DEFAULTS: dict[str, Any] = {
+    "model": "rnn", "hidden": 32, "nonlinearity": "tanh", "chunk": 24, "batch": 4,
+    "optimizer": "adam", "lr": None, "momentum": 0.0, "clip": 1.0, "epochs": 20, "seed": 0,
+    "test_fraction": 0.2,
+}
+TEXT_DEFAULTS = {"hidden": 64, "chunk": 32, "batch": 16, "test_fraction": 0.1, "epochs": 1}
+DEFAULT_LR = {"adam": 1e-2, "sgd": 1e-2, "adagrad": 1e-1}
+# Settings a resumed run may change without breaking exactness of what was already done.
+CHANGEABLE_ON_RESUME = ("epochs",)
+
+
+def resolve_args(given: dict[str, Any], text: bool) -> dict[str, Any]:
+    """Fill in defaults for settings the user did not give (text tasks have their own)."""
+    args = {}
+    for key, default in DEFAULTS.items():
+        value = given.get(key)
+        if value is None:
+            value = TEXT_DEFAULTS.get(key, default) if text else default
+        args[key] = value
+    if args["lr"] is None:
+        args["lr"] = DEFAULT_LR[args["optimizer"]]
+    return args
+
+
+def merge_resume_args(given: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint's settings; a differing explicit setting is refused (except --epochs)."""
+    missing = [key for key in DEFAULTS if key not in stored]
+    if missing:
+        raise CLIError(f"the checkpoint's training settings are incomplete (no {missing})")
+    args = dict(stored)
+    for key, value in given.items():
+        if value is None or key not in DEFAULTS:
+            continue
+        if key in CHANGEABLE_ON_RESUME:
+            args[key] = value
+        elif value != stored.get(key):
+            flag = "--" + key.replace("_", "-")
+            raise CLIError(f"{flag} {value} differs from the checkpoint's {stored.get(key)}; "
+                           f"leave it out when resuming (only --epochs/--steps may change)")
+    return args
+
+
+def make_config(args: dict[str, Any], task: Any) -> dict[str, Any]:
+    return {"tool": "tinygrad-rnn", "version": __version__, "args": args,
+            "model": {"kind": args["model"], "input_size": task.input_size,
+                      "hidden_size": args["hidden"], "output_size": task.output_size,
+                      "nonlinearity": args["nonlinearity"]},
+            "task": task.config()}
+
+
+def model_from_config(config: dict[str, Any], seed: int = 0) -> Any:
+    """A fresh model as the config describes it; its initial parameters depend on `seed`."""
+    try:
+        m = config["model"]
+        return build_model(str(m["kind"]), int(m["input_size"]), int(m["hidden_size"]),
+                           int(m["output_size"]), seed=seed, nonlinearity=str(m["nonlinearity"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise CLIError(f"the checkpoint's model description is incomplete or invalid ({e})"
+                       ) from None
+
+
+def optimizer_for(args: dict[str, Any], model: Any) -> Any:
+    return build_optimizer(args["optimizer"], model.parameters(), args["lr"], args["momentum"])
+
+
+def open_checkpoint(path: str | Path) -> Checkpoint:
+    """Load a checkpoint or fail with one clear line."""
+    try:
+        ckpt = load_checkpoint(path)
+    except CheckpointError as e:
+        raise CLIError(str(e)) from None
+    for part in ("model", "args", "task"):
+        if not isinstance(ckpt.config.get(part), dict):
+            raise CLIError(f"{path} is not a tinygrad-rnn training checkpoint (no {part!r} in "
+                           "its config)")
+    return ckpt
+
+
+def load_model(ckpt: Checkpoint, path: str | Path) -> Any:
+    """The checkpoint's model with its parameters; shape mismatches are one clear line."""
+    model = model_from_config(ckpt.config)
+    try:
+        model.load_state_dict(ckpt.model)
+    except StateDictError as e:
+        raise CLIError(f"checkpoint {path} does not match the model it describes: {e}") from None
+    return model
