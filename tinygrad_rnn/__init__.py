@@ -1,12 +1,10 @@
 """tinygrad_rnn: a small, exact reverse-mode autodiff engine on numpy, and RNNs built on it."""
 
-from . import functional, ops
+from . import functional, nn, ops, optim
 from .autograd import AnomalyError, Function, detect_anomaly, enable_grad, no_grad, scope
 from .gradcheck import GradcheckError, gradcheck
 from .ops import REGISTRY
 from .tensor import Tensor, cat, concatenate, ones, randn, stack, tensor, where, zeros
-
-from . import nn, optim  # noqa: E402  (nn builds on the names above)
 
 __version__ = "0.1.0"
 
