@@ -1,0 +1,44 @@
+"""Visualization: the unfolded graph coloured by gradient magnitude, and gradient flow in time.
+
+    loss.backward()
+    viz.draw(loss, params=model)                 # a graphviz.Digraph (displays in Jupyter)
+    viz.save(viz.draw(loss, view="cell"), "unrolled.svg")
+    viz.step_contributions(loss, model)["W"]     # ∂E/∂W split by time step
+    viz.write_flow_figure("flow.png")            # the vanishing/exploding-gradient figure
+
+Nothing here is imported by the engine: visualization only reads the graph.
+"""
+
+from .colors import LogColormap
+from .contrib import step_contributions
+from .drawing import (
+                   GraphvizNotFound,
+                   LargeGraphWarning,
+                   choose_view,
+                   draw,
+                   elman_example,
+                   render_unrolled,
+                   save,
+                   to_dot,
+)
+from .flow import (
+                   ClipRun,
+                   FlowCurve,
+                   FlowResults,
+                   clip_experiment,
+                   format_table,
+                   hidden_grad_norms,
+                   jacobian_norms,
+                   sweep,
+)
+from .plot import flow_figure, plot_flow, write_flow_figure
+from .trace import Edge, GradStat, Graph, Node, step_of, trace
+from .views import View, build_view, step_stats
+
+__all__ = [
+    "trace", "Graph", "Node", "Edge", "GradStat", "step_of",
+    "draw", "to_dot", "save", "render_unrolled", "elman_example", "choose_view", "GraphvizNotFound",
+    "LargeGraphWarning", "LogColormap", "step_contributions", "View", "build_view", "step_stats",
+    "hidden_grad_norms", "jacobian_norms", "sweep", "format_table", "write_flow_figure",
+    "FlowCurve", "FlowResults", "ClipRun", "clip_experiment", "flow_figure", "plot_flow",
+]

@@ -1,0 +1,189 @@
+"""The user-facing drawing API: `draw(loss)` -> graphviz.Digraph, `to_dot`, `save`, and
+`render_unrolled` (the notes' Elman RNN on a random sequence, drawn after backward)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+from .colors import NORM_TEXT, LogColormap
+from .contrib import param_contributions
+from .render import Painter
+from .trace import NORMS, Graph, trace
+from .views import VIEWS, View, build_view
+
+FORMATS = ("dot", "svg", "png", "pdf")
+INSTALL_HINT = ("Install Graphviz, which provides `dot`: `sudo apt-get install graphviz` "
+                "(Debian/Ubuntu), `brew install graphviz` (macOS), `conda install graphviz`, or "
+                "see https://graphviz.org/download/.")
+
+
+class GraphvizNotFound(RuntimeError):
+    """The Graphviz `dot` program is not installed (the DOT file was still written)."""
+
+
+class LargeGraphWarning(UserWarning):
+    """The requested view had more than max_nodes nodes, so a collapsed view was drawn."""
+
+
+def choose_view(graph: Graph, view: str, collapse_k: int, max_nodes: int | None) -> View:
+    """`view` if it has at most `max_nodes` nodes, else the first collapsed view that fits
+    (fewer kept steps, then the cell level), with a LargeGraphWarning."""
+    chosen = build_view(graph, view, collapse_k)
+    if max_nodes is None or len(chosen.nodes) <= max_nodes:
+        return chosen
+    base = "cell" if "cell" in view else "op"
+    tries = [(f"collapsed-{b}", k) for b in dict.fromkeys((base, "cell"))
+             for k in range(collapse_k, 0, -1)]
+    for kind, k in tries:
+        fallback = build_view(graph, kind, k)
+        if len(fallback.nodes) <= max_nodes or (kind, k) == tries[-1]:
+            break
+    folded = "" if fallback.folded is None else (
+        f", steps {fallback.folded[0]}..{fallback.folded[1]} folded into one node")
+    warnings.warn(f"draw: the {view} view has {len(chosen.nodes)} nodes, more than "
+                  f"max_nodes={max_nodes}; drawing the {fallback.kind} view instead "
+                  f"({len(fallback.nodes)} nodes{folded}). Pass max_nodes=None to draw every "
+                  "node.", LargeGraphWarning, stacklevel=3)
+    return fallback
+
+
+def draw(tensor: Any, params: Any = None, view: str = "op", norm: str = "l2",
+         vmin: float | None = None, vmax: float | None = None, max_nodes: int | None = 400,
+         collapse_k: int = 3, title: str | None = None) -> graphviz.Digraph:
+    """The unrolled graph behind `tensor` (call after `loss.backward()`), coloured by |grad|.
+
+    view: "op" (every primitive), "cell" (one node per time step), "collapsed" (first and last
+    `collapse_k` steps kept, the middle folded) or "collapsed-cell". norm: "l2", "rms", "max".
+    vmin/vmax fix the colour scale so that two pictures compare. params: {name: tensor} or a
+    Module, to name the leaves. Returns a graphviz.Digraph (it displays itself in Jupyter).
+    """
+    if norm not in NORMS:
+        raise ValueError(f"draw: norm must be one of {NORMS}, got {norm!r}")
+    if view not in VIEWS + ("collapsed-op", "collapsed-cell"):
+        raise ValueError(f"draw: view must be one of {VIEWS + ('collapsed-cell',)}, got {view!r}")
+    graph = tensor if isinstance(tensor, Graph) else trace(tensor, params)
+    shown = choose_view(graph, view, collapse_k, max_nodes)
+    contribs = {n.id: param_contributions(graph, n) for n in graph.params()}
+    values = [e.grad.norm(norm) for e in shown.edges]
+    for n in shown.nodes:
+        stats = n.per_step.values() if n.per_step else [n.grad]
+        values += [s.norm(norm) for s in stats]
+    cmap = LogColormap.span(values, vmin, vmax)
+    if title is None:
+        steps = len(graph.steps)
+        title = (f"{steps} steps unrolled · {shown.kind} view · fill: |∂E/∂node| "
+                 f"({NORM_TEXT[norm]})")
+    return Painter(shown, cmap, norm, contribs, {}).digraph(title)
+
+
+def to_dot(tensor: Any, **kwargs: Any) -> str:
+    """The DOT source of `draw(tensor, **kwargs)` (no Graphviz binary needed)."""
+    return draw(tensor, **kwargs).source
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        umask = os.umask(0)  # mkstemp makes the file private (0600); give it the usual mode
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save(picture: Any, path: str | os.PathLike, dpi: int = 96, timeout: float = 120.0) -> Path:
+    """Write a Digraph (or DOT source string) to `path`; the suffix picks the format
+    (.dot/.gv, .svg, .png, .pdf). Raises GraphvizNotFound, after writing `path.dot`, when the
+    `dot` program is missing."""
+    path = Path(path)
+    source = picture.source if hasattr(picture, "source") else str(picture)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt in ("dot", "gv"):
+        _atomic_write(path, source.encode("utf-8"))
+        return path
+    if fmt not in FORMATS:
+        raise ValueError(f"save: unknown format {path.suffix!r} of {path}; use one of "
+                         f"{', '.join('.' + f for f in FORMATS)}")
+    dot = shutil.which("dot")
+    if dot is None:
+        dot_path = path.with_suffix(".dot")
+        _atomic_write(dot_path, source.encode("utf-8"))
+        raise GraphvizNotFound(f"save: cannot render {path.name}: the Graphviz `dot` program is "
+                               f"not on PATH. The DOT source was written to {dot_path}. "
+                               + INSTALL_HINT)
+    args = [dot, f"-T{fmt}"] + ([f"-Gdpi={dpi}"] if fmt == "png" else [])
+    done = subprocess.run(args, input=source.encode("utf-8"), capture_output=True,
+                          timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"save: dot failed to render {path.name} (exit {done.returncode}): "
+                           f"{done.stderr.decode(errors='replace').strip()}")
+    _atomic_write(path, done.stdout)
+    return path
+
+
+def elman_example(steps: int = 5, hidden: int = 4, seed: int = 0, nonlinearity: str = "tanh",
+                  spectral_radius: float | None = None, loss: str = "all", input_size: int = 3,
+                  output_size: int = 2) -> tuple[Any, Any]:
+    """The notes' Elman RNN on a random sequence, after E.backward(): returns (model, E).
+
+    loss="all": E = ½ Σ_t ||y_t − g_t||² (the notes' E); loss="last": only the last step's term.
+    """
+    import numpy as np
+
+    from .. import nn
+    from ..functional import squared_error
+    from ..tensor import Tensor
+
+    if loss not in ("all", "last"):
+        raise ValueError(f"elman_example: loss must be 'all' or 'last', got {loss!r}")
+    rng = np.random.default_rng(seed)
+    model = nn.ElmanRNN(input_size, hidden, output_size, nonlinearity=nonlinearity,
+                        spectral_radius=spectral_radius, seed=seed)
+    x = Tensor(rng.standard_normal((steps, 1, input_size)))
+    g = Tensor(rng.standard_normal((steps, 1, output_size)))
+    x.name, g.name = "x", "g"
+    ys, _ = model(x)
+    E = squared_error(ys, g) if loss == "all" else squared_error(ys[steps - 1], g[steps - 1])
+    E.backward()
+    return model, E
+
+
+def render_unrolled(steps: int = 5, hidden: int = 4, out: str | os.PathLike = "unrolled.svg",
+                    view: str = "op", fmt: str | None = None, seed: int = 0,
+                    nonlinearity: str = "tanh", spectral_radius: float | None = None,
+                    loss: str = "all", norm: str = "l2", vmin: float | None = None,
+                    vmax: float | None = None, max_nodes: int | None = 400,
+                    collapse_k: int = 3, dpi: int = 96) -> Path:
+    """Build the notes' Elman RNN, backprop E on a random sequence, draw it, write `out`.
+
+    fmt ("svg", "png", "pdf", "dot"; default: from the suffix of out) replaces out's suffix.
+    Writes the .dot and raises GraphvizNotFound if the `dot` program is missing.
+    """
+    out = Path(out)
+    fmt = (fmt or out.suffix.lstrip(".") or "svg").lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"render_unrolled: fmt must be one of {FORMATS}, got {fmt!r}")
+    out = out.with_suffix("." + fmt)
+    model, E = elman_example(steps, hidden, seed, nonlinearity, spectral_radius, loss)
+    radius = "" if spectral_radius is None else f", ρ(W) = {spectral_radius:g}"
+    title = (f"Elman RNN (σ = {nonlinearity}{radius}), {steps} steps unrolled · "
+             f"fill: |∂E/∂node| ({NORM_TEXT[norm]})" + (" · E on the last step"
+                                                        if loss == "last" else ""))
+    picture = draw(E, params=model, view=view, norm=norm, vmin=vmin, vmax=vmax,
+                   max_nodes=max_nodes, collapse_k=collapse_k, title=title)
+    return save(picture, out, dpi=dpi)
+
