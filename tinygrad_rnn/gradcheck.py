@@ -9,8 +9,9 @@ passes whatever the size (the VJP checked against a numerical JVP).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 

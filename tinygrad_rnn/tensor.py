@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,8 @@ def _to_array(data: Any, dtype: Any, requires_grad: bool) -> np.ndarray:
         raise ValueError(f"Tensor: could not build an array from the data ({e}); nested lists "
                          "must be rectangular (not ragged) and hold numbers") from None
     except TypeError as e:
-        raise TypeError(f"Tensor: data of type {type(data).__name__} is not numeric ({e})") from None
+        raise TypeError(f"Tensor: data of type {type(data).__name__} is not numeric "
+                        f"({e})") from None
     kind = array.dtype.kind
     if kind not in "biuf":
         raise TypeError(f"Tensor: data must be numeric (bool, int or float), got dtype "
