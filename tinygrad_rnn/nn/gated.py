@@ -1,0 +1,187 @@
+"""Gated recurrent units, built like `nn.RNN`: one input projection for all steps, one (B, gH)
+matmul per step, gates split with a reshape and one multi-output `unbind`. No backward anywhere.
+
+Gate order (the row blocks of U (gH, I), W (gH, H) and b (gH,), as in PyTorch):
+  LSTM  [i | f | g | o]   i = σ(·ᵢ), f = σ(·_f), g = tanh(·_g), o = σ(·ₒ)
+                          c_t = f ⊙ c_{t−1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)
+  GRU   [r | z | n]       r = σ(x U_rᵀ + h W_rᵀ + b_r),  z = σ(x U_zᵀ + h W_zᵀ + b_z)
+                          n = tanh(x U_nᵀ + b_n + r ⊙ (h W_nᵀ)),  h_t = (1 − z) ⊙ n + z ⊙ h
+(· = x_t Uᵀ + h_{t−1} Wᵀ + b restricted to the gate's block.) The GRU is PyTorch's with its
+hidden bias b_hn = 0: one bias per gate, folded into b.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import scope
+from ..tensor import Tensor, stack
+from .module import Module
+from .rnn import (
+    _make_rnn_params,
+    check_sequence,
+    check_size,
+    check_state,
+    check_step_input,
+    project_inputs,
+    step_scopes,
+)
+
+State = tuple[Tensor, Tensor]
+
+
+def _lstm_step(gx: Tensor, state: State | None, WT: Tensor, H: int) -> State:
+    """gx = x_t Uᵀ + b (B, 4H), state (h, c) or None (zeros) → (h_t, c_t)."""
+    gates = gx if state is None else gx + state[0] @ WT
+    i, f, g, o = gates.reshape(gates.shape[0], 4, H).unbind(1)
+    i, g, o = i.sigmoid(), g.tanh(), o.sigmoid()
+    c = i * g if state is None else f.sigmoid() * state[1] + i * g  # c_0 = 0 drops f ⊙ c
+    return o * c.tanh(), c
+
+
+def _gru_step(xr: Tensor, xz: Tensor, xn: Tensor, h: Tensor | None, WT: Tensor,
+              H: int) -> Tensor:
+    """x_t's three projected gate blocks (B, H) each, h (B, H) or None (zeros) → h_t."""
+    if h is None:  # h_0 = 0: h Wᵀ = 0, so r has no effect
+        z, n = xz.sigmoid(), xn.tanh()
+        return n - z * n
+    hr, hz, hn = (h @ WT).reshape(h.shape[0], 3, H).unbind(1)
+    r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+    n = (xn + r * hn).tanh()
+    return n + z * (h - n)
+
+
+def _init_gated(module: Module, input_size: int, hidden_size: int, gates: int, bias: bool,
+                seed: Any, dtype: Any, layer: str) -> None:
+    module.input_size = check_size(input_size, "input_size", layer)
+    module.hidden_size = check_size(hidden_size, "hidden_size", layer)
+    _make_rnn_params(module, gates, bias, dtype, seed, layer)
+
+
+def _check_lstm_state(state: Any, batch: int, module: Module, layer: str) -> State | None:
+    if state is None:
+        return None
+    if not isinstance(state, (tuple, list)) or len(state) != 2:
+        raise TypeError(f"{layer}: state must be a tuple (h, c) of two (B, H) tensors or None, "
+                        f"got {type(state).__name__}")
+    dtype, H = module.W.dtype, module.hidden_size
+    return (check_state(state[0], batch, H, dtype, layer, "h0"),
+            check_state(state[1], batch, H, dtype, layer, "c0"))
+
+
+class LSTMCell(Module):
+    """One LSTM step (gate order i, f, g, o). Parameters U (4H, I), W (4H, H), b (4H,).
+
+    x_t (B, I), state (h, c) each (B, H) or None (zeros) → (h_t, c_t).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, seed: Any = None,
+                 dtype: Any = np.float64) -> None:
+        super().__init__()
+        _init_gated(self, input_size, hidden_size, 4, bias, seed, dtype, "LSTMCell")
+
+    def forward(self, x_t: Any, state: Any = None) -> State:
+        x_t = check_step_input(x_t, self.input_size, self.W.dtype, "LSTMCell")
+        state = _check_lstm_state(state, x_t.shape[0], self, "LSTMCell")
+        gx = x_t @ self.U.T
+        gx = gx + self.b if self.b is not None else gx
+        return _lstm_step(gx, state, self.W.T, self.hidden_size)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class LSTM(Module):
+    """An LSTM unrolled over time (gate order i, f, g, o). Parameters U (4H, I), W (4H, H), b (4H,).
+
+    x (T, B, I), state (h0, c0) each (B, H) or None → hs (T, B, H), (h_T, c_T).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, seed: Any = None,
+                 dtype: Any = np.float64) -> None:
+        super().__init__()
+        _init_gated(self, input_size, hidden_size, 4, bias, seed, dtype, "LSTM")
+
+    def _run(self, x: Any, state: Any) -> tuple[list[Tensor], State]:
+        x = check_sequence(x, self.input_size, self.W.dtype, "LSTM")
+        state = _check_lstm_state(state, x.shape[1], self, "LSTM")
+        steps = project_inputs(x, self.U, self.b).unbind(0)
+        WT, H, hs = self.W.T, self.hidden_size, []
+        with step_scopes() as at_step:
+            for t, gx in enumerate(steps):
+                at_step(t)
+                state = _lstm_step(gx, state, WT, H)
+                hs.append(state[0])
+        return hs, state
+
+    def unroll(self, x: Any, state: Any = None) -> list[Tensor]:
+        """The T hidden states h_1 … h_T, each (B, H), connected through the graph."""
+        return self._run(x, state)[0]
+
+    def forward(self, x: Any, state: Any = None) -> tuple[Tensor, State]:
+        hs, final = self._run(x, state)
+        return stack(hs), final
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class GRUCell(Module):
+    """One GRU step (gate order r, z, n). Parameters U (3H, I), W (3H, H), b (3H,).
+
+    x_t (B, I), h (B, H) or None (zeros) → h_t (B, H).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, seed: Any = None,
+                 dtype: Any = np.float64) -> None:
+        super().__init__()
+        _init_gated(self, input_size, hidden_size, 3, bias, seed, dtype, "GRUCell")
+
+    def forward(self, x_t: Any, h: Any = None) -> Tensor:
+        x_t = check_step_input(x_t, self.input_size, self.W.dtype, "GRUCell")
+        B, H = x_t.shape[0], self.hidden_size
+        h = None if h is None else check_state(h, B, H, self.W.dtype, "GRUCell", "h")
+        gx = x_t @ self.U.T
+        gx = gx + self.b if self.b is not None else gx
+        xr, xz, xn = gx.reshape(B, 3, H).unbind(1)
+        return _gru_step(xr, xz, xn, h, self.W.T, H)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class GRU(Module):
+    """A GRU unrolled over time (gate order r, z, n). Parameters U (3H, I), W (3H, H), b (3H,).
+
+    x (T, B, I), h0 (B, H) or None → hs (T, B, H), h_T (B, H).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, seed: Any = None,
+                 dtype: Any = np.float64) -> None:
+        super().__init__()
+        _init_gated(self, input_size, hidden_size, 3, bias, seed, dtype, "GRU")
+
+    def unroll(self, x: Any, h0: Any = None) -> list[Tensor]:
+        """The T hidden states h_1 … h_T, each (B, H), connected through the graph."""
+        x = check_sequence(x, self.input_size, self.W.dtype, "GRU")
+        (T, B, _), H = x.shape, self.hidden_size
+        h = None if h0 is None else check_state(h0, B, H, self.W.dtype, "GRU")
+        xp = project_inputs(x, self.U, self.b)
+        with scope("input"):  # (T, B, 3H) → 3T slices (B, H): r, z, n for each step
+            blocks = xp.reshape(T, B, 3, H).permute(0, 2, 1, 3).reshape(3 * T, B, H).unbind(0)
+        WT, hs = self.W.T, []
+        with step_scopes() as at_step:
+            for t in range(T):
+                at_step(t)
+                h = _gru_step(blocks[3 * t], blocks[3 * t + 1], blocks[3 * t + 2], h, WT, H)
+                hs.append(h)
+        return hs
+
+    def forward(self, x: Any, h0: Any = None) -> tuple[Tensor, Tensor]:
+        hs = self.unroll(x, h0)
+        return stack(hs), hs[-1]
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}"

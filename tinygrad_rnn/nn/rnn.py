@@ -1,0 +1,275 @@
+"""The seed's recurrent unit h_t = σ(U x_t + W h_{t−1} + b), its unrolled layer, and the notes'
+full model y_t = φ(V h_t + c). No backward anywhere: BPTT is the engine's generic backward pass
+over the unrolled graph.
+
+Hot-path layout (a loop over primitives, with everything that does not depend on h hoisted):
+  x (T, B, I) ─reshape→ (T·B, I) @ Uᵀ + b ─reshape→ (T, B, H) ─unbind→ T slices   scope "input"
+  for t:  h = σ(xp_t + h @ Wᵀ)          3 nodes per step, Wᵀ built once        scope "t={t}"
+  ElmanRNN: stack(h) ─reshape→ (T·B, H) @ Vᵀ + c ─φ→ (T, B, O)                scope "output"
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from ..autograd import STATE, scope
+from ..functional import softmax
+from ..tensor import Tensor, stack
+from . import init as _init
+from .module import Module, Parameter, float_dtype
+
+NONLINEARITIES: dict[str, Callable[[Tensor], Tensor]] = {
+    "tanh": ops.Tanh.apply, "sigmoid": ops.Sigmoid.apply, "relu": ops.ReLU.apply,
+}
+OUTPUTS = ("identity", "softmax")
+
+
+# ------------------------------------------------------------------------------- validation
+def check_size(value: Any, name: str, layer: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def check_nonlinearity(name: Any, layer: str) -> Callable[[Tensor], Tensor]:
+    if name not in NONLINEARITIES:
+        raise ValueError(f"{layer}: unknown nonlinearity {name!r}; expected one of "
+                         f"{sorted(NONLINEARITIES)}")
+    return NONLINEARITIES[name]
+
+
+def as_input(x: Any, dtype: np.dtype, layer: str, what: str) -> Tensor:
+    """Arrays/lists become tensors of the layer's dtype; a tensor must already have it."""
+    if not isinstance(x, Tensor):
+        try:
+            return Tensor(x, dtype=dtype)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{layer}: {what} must be a Tensor or an array of numbers ({e})"
+                            ) from None
+    if x.dtype != dtype:
+        raise TypeError(f"{layer}: {what} has dtype {x.dtype} but the layer's parameters are "
+                        f"{dtype}; convert one of them (module.to(...) or Tensor(..., dtype=))")
+    return x
+
+
+def check_sequence(x: Any, input_size: int, dtype: np.dtype, layer: str) -> Tensor:
+    """x must be time-major (T, B, input_size) with T, B >= 1."""
+    x = as_input(x, dtype, layer, "input x")
+    if x.ndim != 3 or x.shape[2] != input_size or x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"{layer}: expected input x of shape (T, B, {input_size}) (time-major, "
+                         f"T >= 1, B >= 1), got shape {x.shape}")
+    return x
+
+
+def check_step_input(x: Any, input_size: int, dtype: np.dtype, layer: str) -> Tensor:
+    """x_t must be (B, input_size)."""
+    x = as_input(x, dtype, layer, "input x_t")
+    if x.ndim != 2 or x.shape[1] != input_size or x.shape[0] < 1:
+        raise ValueError(f"{layer}: expected input x_t of shape (B, {input_size}), got shape "
+                         f"{x.shape}")
+    return x
+
+
+def check_state(h: Any, batch: int, hidden_size: int, dtype: np.dtype, layer: str,
+                what: str = "h0") -> Tensor:
+    """A given state must be (B, H); None means zeros."""
+    if h is None:
+        return Tensor(np.zeros((batch, hidden_size), dtype=dtype))
+    h = as_input(h, dtype, layer, what)
+    if h.shape != (batch, hidden_size):
+        raise ValueError(f"{layer}: expected {what} of shape (B, H) = ({batch}, {hidden_size}), "
+                         f"got shape {h.shape}")
+    return h
+
+
+def project_inputs(x: Tensor, U: Tensor, b: Tensor | None) -> Tensor:
+    """All steps at once: x (T, B, I) → x Uᵀ + b of shape (T, B, G), one matmul (scope "input")."""
+    T, B, I = x.shape
+    with scope("input"):
+        xp = x.reshape(T * B, I) @ U.T
+        if b is not None:
+            xp = xp + b
+        return xp.reshape(T, B, U.shape[0])
+
+
+@contextlib.contextmanager
+def step_scopes() -> Iterator[Callable[[int], None]]:
+    """`with step_scopes() as at_step:` … `at_step(t)` puts the nodes that follow in scope
+    "t={t}" (nested under any enclosing scope). It is `scope(f"t={t}")` without the cost of
+    entering a context manager at every step."""
+    outer = STATE.scope
+    prefix = "" if outer is None else outer + "/"
+
+    def at_step(t: int) -> None:
+        STATE.scope = f"{prefix}t={t}"
+
+    try:
+        yield at_step
+    finally:
+        STATE.scope = outer
+
+
+# ---------------------------------------------------------------------------------- layers
+class RNNCell(Module):
+    """One step of the seed's recurrent unit: h_t = σ(x_t Uᵀ + h Wᵀ + b).
+
+    Parameters: U (H, I), W (H, H), b (H,).  x_t (B, I), h (B, H) or None (zeros) → h_t (B, H).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh",
+                 bias: bool = True, seed: Any = None, dtype: Any = np.float64) -> None:
+        super().__init__()
+        self.input_size = check_size(input_size, "input_size", "RNNCell")
+        self.hidden_size = check_size(hidden_size, "hidden_size", "RNNCell")
+        self._act = check_nonlinearity(nonlinearity, "RNNCell")
+        self.nonlinearity = nonlinearity
+        _make_rnn_params(self, 1, bias, dtype, seed, "RNNCell")
+
+    def forward(self, x_t: Any, h: Any = None) -> Tensor:
+        dtype = self.W.dtype
+        x_t = check_step_input(x_t, self.input_size, dtype, "RNNCell")
+        z = x_t @ self.U.T
+        if h is not None:  # h = None means zeros, which add nothing
+            h = check_state(h, x_t.shape[0], self.hidden_size, dtype, "RNNCell", "h")
+            z = z + h @ self.W.T
+        return self._act(z + self.b if self.b is not None else z)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
+
+
+def _make_rnn_params(module: Module, gates: int, bias: bool, dtype: Any, seed: Any,
+                     layer: str) -> np.random.Generator:
+    """U (gH, I), W (gH, H), b (gH,) drawn from U(−1/√H, 1/√H), the PyTorch default."""
+    H, I = module.hidden_size, module.input_size
+    dtype = float_dtype(dtype, layer)
+    rng = _init.get_rng(seed)
+    for name, shape in (("U", (gates * H, I)), ("W", (gates * H, H)), ("b", (gates * H,))):
+        if name == "b" and not bias:
+            module.b = None
+            continue
+        param = Parameter(np.empty(shape), dtype=np.float64)
+        _init.default_(param, H, rng)
+        param.data = param.data.astype(dtype)
+        setattr(module, name, param)
+    return rng
+
+
+class RNN(Module):
+    """The seed's recurrent unit unrolled over time: h_t = σ(x_t Uᵀ + h_{t−1} Wᵀ + b).
+
+    Parameters: U (H, I), W (H, H), b (H,).  x (T, B, I), h0 (B, H) or None (zeros)
+    → hs (T, B, H), h_T (B, H). `init` ("default" | "orthogonal" | "identity") and
+    `spectral_radius` choose W for vanishing/exploding-gradient experiments.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh",
+                 bias: bool = True, init: str = "default", spectral_radius: float | None = None,
+                 seed: Any = None, dtype: Any = np.float64) -> None:
+        super().__init__()
+        _setup_recurrent(self, input_size, hidden_size, nonlinearity, bias, init,
+                         spectral_radius, seed, dtype, "RNN")
+
+    def unroll(self, x: Any, h0: Any = None) -> list[Tensor]:
+        """The T hidden states h_1 … h_T, each (B, H), connected through the graph."""
+        return rnn_unroll(self, x, h0, "RNN")
+
+    def forward(self, x: Any, h0: Any = None) -> tuple[Tensor, Tensor]:
+        hs = self.unroll(x, h0)
+        return stack(hs), hs[-1]
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
+
+
+def _setup_recurrent(module: Module, input_size: int, hidden_size: int, nonlinearity: str,
+                     bias: bool, scheme: str, rho: float | None, seed: Any, dtype: Any,
+                     layer: str) -> np.random.Generator:
+    module.input_size = check_size(input_size, "input_size", layer)
+    module.hidden_size = check_size(hidden_size, "hidden_size", layer)
+    module._act = check_nonlinearity(nonlinearity, layer)
+    module.nonlinearity = nonlinearity
+    rng = _make_rnn_params(module, 1, bias, dtype, seed, layer)
+    _init.init_recurrent_(module.W, scheme, rho, rng, layer)
+    if scheme == "identity" and module.b is not None:
+        _init.zeros_(module.b)  # IRNN: W = I and b = 0
+    return rng
+
+
+def rnn_unroll(module: Any, x: Any, h0: Any, layer: str) -> list[Tensor]:
+    """h_t = σ(xp_t + h_{t−1} Wᵀ) for t = 1..T with xp = x Uᵀ + b hoisted out of the loop."""
+    dtype = module.W.dtype
+    x = check_sequence(x, module.input_size, dtype, layer)
+    h = None if h0 is None else check_state(h0, x.shape[1], module.hidden_size, dtype, layer)
+    act, add, matmul = module._act, ops.Add.apply, ops.MatMul.apply
+    steps = project_inputs(x, module.U, module.b).unbind(0)
+    WT = module.W.T
+    hs = []
+    with step_scopes() as at_step:
+        for t, xp_t in enumerate(steps):
+            at_step(t)
+            h = act(xp_t) if h is None else act(add(xp_t, matmul(h, WT)))  # h0 = 0: no W term
+            hs.append(h)
+    return hs
+
+
+class ElmanRNN(Module):
+    """The notes' full model: h_t = σ(U x_t + W h_{t−1} + b), y_t = φ(V h_t + c).
+
+    Parameters: U (H, I), W (H, H), b (H,), V (O, H), c (O,); φ is "identity" or "softmax".
+    x (T, B, I), h0 (B, H) or None → ys (T, B, O), h_T (B, H). Train it with
+    `functional.squared_error(ys, targets)`, the notes' E = ½ Σ_t Σ_i ||y_t − g_t||².
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int,
+                 nonlinearity: str = "tanh", output: str = "identity", bias: bool = True,
+                 init: str = "default", spectral_radius: float | None = None, seed: Any = None,
+                 dtype: Any = np.float64) -> None:
+        super().__init__()
+        if output not in OUTPUTS:
+            raise ValueError(f"ElmanRNN: output must be one of {OUTPUTS}, got {output!r}")
+        self.output_size = check_size(output_size, "output_size", "ElmanRNN")
+        rng = _setup_recurrent(self, input_size, hidden_size, nonlinearity, bias, init,
+                               spectral_radius, seed, dtype, "ElmanRNN")
+        self.output = output
+        shape_v, shape_c = (self.output_size, self.hidden_size), (self.output_size,)
+        self.V = Parameter(_init.default_(np.empty(shape_v), self.hidden_size, rng), dtype=dtype)
+        self.c = (Parameter(_init.default_(np.empty(shape_c), self.hidden_size, rng), dtype=dtype)
+                  if bias else None)
+
+    @property
+    def rnn(self) -> RNN:
+        """The recurrent part as an `nn.RNN` sharing this model's U, W, b."""
+        view = RNN.__new__(RNN)
+        Module.__init__(view)
+        for name in ("input_size", "hidden_size", "nonlinearity", "_act", "U", "W", "b"):
+            setattr(view, name, getattr(self, name))
+        return view
+
+    def unroll(self, x: Any, h0: Any = None) -> list[Tensor]:
+        """The T hidden states h_1 … h_T, each (B, H), connected through the graph."""
+        return rnn_unroll(self, x, h0, "ElmanRNN")
+
+    def forward(self, x: Any, h0: Any = None) -> tuple[Tensor, Tensor]:
+        hs = self.unroll(x, h0)
+        return self.readout(hs), hs[-1]
+
+    def readout(self, hs: list[Tensor]) -> Tensor:
+        """ys = φ(stack(hs) Vᵀ + c) of shape (T, B, O), one matmul for all steps."""
+        T, (B, H) = len(hs), hs[0].shape
+        with scope("output"):
+            z = stack(hs).reshape(T * B, H) @ self.V.T
+            if self.c is not None:
+                z = z + self.c
+            if self.output == "softmax":
+                z = softmax(z, axis=-1)
+            return z.reshape(T, B, self.output_size)
+
+    def extra_repr(self) -> str:
+        return (f"{self.input_size}, {self.hidden_size}, {self.output_size}, "
+                f"nonlinearity={self.nonlinearity!r}, output={self.output!r}")
