@@ -370,11 +370,25 @@ def detect_anomaly() -> Iterator[None]:
         STATE.anomaly = previous
 
 
+_CORE_FILES = ("/autograd.py", "/tensor.py", "/ops.py", "/functional.py")
+
+
 def _user_frame() -> str:
+    """Where the op was created: the innermost frame outside tinygrad_rnn (the user's line),
+    plus the innermost library layer above the engine core (e.g. nn/rnn.py) when there is one.
+    Under the command line every frame is inside the package, so the layer line is the answer.
+    """
+    layer = None
     for frame in reversed(traceback.extract_stack()[:-3]):
-        if "/tinygrad_rnn/" not in frame.filename.replace("\\", "/"):
-            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
-    return "<inside tinygrad_rnn>"
+        path = frame.filename.replace("\\", "/")
+        inside = "/tinygrad_rnn/" in path
+        if not inside or "/tinygrad_rnn/cli/" in path:
+            here = f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+            return here + (f" (via {layer})" if layer else "")
+        if layer is None and not path.endswith(_CORE_FILES):
+            short = path[path.rindex("/tinygrad_rnn/") + 1:]
+            layer = f"{short}:{frame.lineno} in {frame.name}: {frame.line}"
+    return layer or "<inside tinygrad_rnn>"
 
 
 def _describe(op: str, scope: str | None) -> str:
