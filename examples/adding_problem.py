@@ -1,0 +1,160 @@
+"""Long-range memory: the Elman RNN against the LSTM on the adding problem as the lag grows.
+
+Each input sequence has T steps of [value, marker]: values uniform in [0, 1], exactly two
+markers (one in each half). The target, given only after the last step, is the sum of the
+two marked values, so the network must hold the first marked value for up to T steps.
+Predicting the mean 1.0 scores MSE ≈ 1/6 ≈ 0.167: that is the bar a model has to clear to show
+it remembers anything at all.
+
+  Elman RNN   the notes' model h_t = tanh(U x_t + W h_{t−1} + b), y = V h_T + c
+  LSTM        nn.LSTM (forget-gate bias initialised to 1, the usual choice) + a Linear head
+
+Both: 32 hidden units, fresh batches of 64 every step, Adam (lr 0.01), gradient norm clipped
+to 1, the same number of steps for every lag. Each is scored on 1000 held-out sequences.
+
+    python examples/adding_problem.py --out pictures/ [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone, uninstalled
+
+from tinygrad_rnn import Tensor, data, nn, no_grad, optim  # noqa: E402
+from tinygrad_rnn.functional import mse_loss  # noqa: E402
+
+HIDDEN, BATCH, LR, CLIP = 32, 64, 1e-2, 1.0
+TOLERANCE = 0.04  # Hochreiter & Schmidhuber (1997): a sequence is solved if |error| < 0.04
+TEST_SEED = 10**6  # the training batches use seeds 1, 2, ...; the test set never overlaps
+COLORS = {"Elman RNN": "tab:red", "LSTM": "tab:blue"}
+
+
+class ElmanLast(nn.Module):
+    """The notes' Elman RNN read out at the last step only: y = V h_T + c. x (T, B, 2) → (B, 1)."""
+
+    def __init__(self, hidden: int, seed: int) -> None:
+        super().__init__()
+        self.net = nn.ElmanRNN(2, hidden, 1, seed=seed)
+
+    def forward(self, x: Tensor) -> Tensor:
+        ys, _ = self.net(x)
+        return ys[-1]
+
+
+class LSTMLast(nn.Module):
+    """LSTM, then a Linear head on h_T. x (T, B, 2) → (B, 1)."""
+
+    def __init__(self, hidden: int, seed: int) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(2, hidden, seed=seed)
+        self.lstm.b.data[hidden: 2 * hidden] = 1.0  # gate order i, f, g, o: remember by default
+        self.head = nn.Linear(hidden, 1, seed=seed + 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _, (h_T, _) = self.lstm(x)
+        return self.head(h_T)
+
+
+MODELS = {"Elman RNN": ElmanLast, "LSTM": LSTMLast}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="folder for the pictures")
+    parser.add_argument("--quick", action="store_true", help="a few seconds, for smoke tests")
+    parser.add_argument("--lags", type=int, nargs="+", default=None,
+                        help="sequence lengths T (default 10 25 50; quick 5 10)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training steps per model and lag (default 600; quick 30)")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Test MSE and the fraction of sequences with |error| < TOLERANCE."""
+    with no_grad():
+        pred = model(Tensor(x)).numpy()
+    err = pred - y
+    return float(np.mean(err ** 2)), float(np.mean(np.abs(err) < TOLERANCE))
+
+
+def train(name: str, T: int, steps: int, test: tuple, seed: int) -> dict:
+    """Train one model at one lag; the test MSE is recorded 10 times along the way."""
+    model = MODELS[name](HIDDEN, seed)
+    params = list(model.parameters())
+    opt = optim.Adam(params, lr=LR)
+    curve, every = [], max(1, steps // 10)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        x, y = data.adding_problem(T, BATCH, seed=seed * 100_000 + step)
+        opt.zero_grad()
+        loss = mse_loss(model(Tensor(x)), y)
+        loss.backward()
+        nn.clip_grad_norm_(params, CLIP)
+        opt.step()
+        if step % every == 0 or step == steps:
+            curve.append((step, evaluate(model, *test)[0]))
+    mse, solved = evaluate(model, *test)
+    return {"mse": mse, "solved": solved, "curve": curve, "seconds": time.perf_counter() - start}
+
+
+def plot(results: dict, lags: list[int], baselines: dict, path: Path) -> None:
+    """Left: final test MSE relative to the baseline against T. Right: learning curves."""
+    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    ax, ax_curve = fig.subplots(1, 2)
+    for name, color in COLORS.items():
+        rel = [results[name, T]["mse"] / baselines[T] for T in lags]
+        ax.plot(lags, rel, "o-", color=color, lw=2, ms=7, label=name)
+        for T, ls in zip(lags, ("-", "--", ":", "-.") * 3):
+            steps, mse = zip(*results[name, T]["curve"])
+            ax_curve.plot(steps, np.array(mse) / baselines[T], color=color, ls=ls,
+                          label=f"{name}, T = {T}")
+    for a in (ax, ax_curve):
+        a.axhline(1.0, color="black", ls="--", lw=1)
+        a.set(yscale="log", ylabel="test MSE / MSE of predicting 1.0")
+    ax.text(lags[0], 0.8, "baseline: predict 1.0", fontsize=9, va="top")
+    ax.set(title="after training: lower is better", xlabel="lag T (sequence length)",
+           xticks=lags)
+    ax.legend()
+    ax_curve.set(title="test error while training", xlabel="training step (batch of 64)")
+    ax_curve.legend(fontsize=8, ncols=2)
+    fig.savefig(path, dpi=100)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    lags = args.lags or ([5, 10] if args.quick else [10, 25, 50])
+    steps = args.steps or (30 if args.quick else 600)
+    n_test = 200 if args.quick else 1000
+    start = time.perf_counter()
+    print(f"Adding problem: {steps} steps of batch {BATCH} per model and lag, hidden {HIDDEN}; "
+          f"{n_test} test sequences per lag. 'solved' = share with |error| < {TOLERANCE}.")
+    print(f"{'T':>4} {'model':<11} {'test MSE':>9} {'/ baseline':>11} {'solved':>7} {'time':>6}")
+    results, baselines = {}, {}
+    for T in lags:
+        test = data.adding_problem(T, n_test, seed=TEST_SEED + T)
+        baselines[T] = float(np.mean((test[1] - 1.0) ** 2))
+        for name in MODELS:
+            r = results[name, T] = train(name, T, steps, test, args.seed)
+            print(f"{T:>4} {name:<11} {r['mse']:>9.4f} {r['mse'] / baselines[T]:>10.3f}x "
+                  f"{r['solved']:>6.0%} {r['seconds']:>5.1f}s", flush=True)
+        print(f"{T:>4} {'predict 1.0':<11} {baselines[T]:>9.4f} {1:>10.3f}x")
+    picture = out / "adding_problem.png"
+    plot(results, lags, baselines, picture)
+    seconds = time.perf_counter() - start
+    print(f"({seconds:.1f} s) wrote {picture}")
+    return {"results": results, "baselines": baselines, "lags": lags, "pictures": [picture],
+            "seconds": seconds}
+
+
+if __name__ == "__main__":
+    main()
