@@ -13,7 +13,8 @@ the per-step time and the ratio engine/numpy against the targets. Before timing,
 checks once (float64) that the engine's gradients equal the oracle's, so both sides do the
 same computation.
 
-    python benchmarks/bench_rnn.py [--quick] [--repeat N] [--sizes small,medium,large] [--mallopt]
+    python benchmarks/bench_rnn.py [--quick] [--repeat N] [--sizes small,medium,large]
+                                   [--default-malloc] [--record-grads]
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tinygrad_rnn import Tensor, nn, optim  # noqa: E402
+from tinygrad_rnn import Tensor, nn, optim, record_grads  # noqa: E402
 from tinygrad_rnn.functional import squared_error  # noqa: E402
+from tinygrad_rnn.memory import keep_freed_memory  # noqa: E402
 from tinygrad_rnn.testing.reference import (  # noqa: E402
     numpy_rnn_forward_backward,
     numpy_rnn_train_step,
@@ -75,6 +77,9 @@ def make_problem(size: Size, dtype: type, seed: int = 0):
     return model, params, x, g
 
 
+RECORD_GRADS = False  # a training loop that draws nothing; --record-grads measures the default
+
+
 def engine_step_fn(model: nn.ElmanRNN, x: np.ndarray, g: np.ndarray) -> Callable[[], float]:
     opt = optim.SGD(model.parameters(), lr=LR)
     xt, gt = Tensor(x), Tensor(g)
@@ -83,7 +88,8 @@ def engine_step_fn(model: nn.ElmanRNN, x: np.ndarray, g: np.ndarray) -> Callable
         opt.zero_grad()
         ys, _ = model(xt)
         loss = squared_error(ys, gt)
-        loss.backward()
+        with record_grads(RECORD_GRADS):
+            loss.backward()
         opt.step()
         return loss.item()
     return step
@@ -175,20 +181,6 @@ def bench(size: Size, dtype: type, repeat: int, budget_s: float) -> dict[str, fl
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def keep_freed_heap_memory() -> str:
-    """glibc mallopt: keep freed heap memory instead of returning it to the OS (diagnostic).
-
-    By default glibc trims the heap top beyond 128 KiB and mmaps arrays over 128 KiB, so the
-    engine's per-step graph (allocated in forward, freed in backward) is page-faulted afresh
-    on every step. The numpy oracle preallocates and is unaffected.
-    """
-    import ctypes
-    libc = ctypes.CDLL("libc.so.6")
-    libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
-    libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
-    return "mallopt(M_TRIM_THRESHOLD=1 GiB, M_MMAP_THRESHOLD=32 MiB)"
-
-
 def machine_note() -> str:
     blas = {k: v for k, v in os.environ.items() if "BLAS" in k or k.startswith("OMP_")}
     return (f"python {platform.python_version()}, numpy {np.__version__}, "
@@ -218,15 +210,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 rounds, short ones")
     parser.add_argument("--repeat", type=int, default=None, help="interleaved rounds")
     parser.add_argument("--sizes", default="small,medium,large", help="comma-separated subset")
-    parser.add_argument("--mallopt", action="store_true",
-                        help="diagnostic: make glibc keep freed memory (Linux only)")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's defaults (skip tinygrad_rnn.memory.keep_freed_memory)")
+    parser.add_argument("--record-grads", action="store_true",
+                        help="keep every node's gradient for viz (the default outside training)")
     args = parser.parse_args(argv)
     repeat = args.repeat or (3 if args.quick else 9)
     budget = 0.05 if args.quick else 0.25
     sizes = [SIZES[name] for name in args.sizes.split(",")]
     print(f"# {time.strftime('%Y-%m-%d %H:%M')}  {machine_note()}")
-    if args.mallopt:
-        print(f"# diagnostic run: {keep_freed_heap_memory()}")
+    global RECORD_GRADS
+    RECORD_GRADS = args.record_grads
+    kept = False if args.default_malloc else keep_freed_memory()
+    print(f"# glibc keeps freed memory (tinygrad_rnn.memory.keep_freed_memory, as the CLI does): "
+          f"{kept}; engine backward runs with record_grads({RECORD_GRADS})")
     print(f"# median ms per training step over {repeat} interleaved rounds; lower ratio is better")
     for size in sizes:
         print(f"# {size.name}: engine vs oracle gradients agree to "

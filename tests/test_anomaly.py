@@ -73,7 +73,7 @@ def test_cli_detect_anomaly_end_to_end(tmp_path, capsys):
     assert code == 1, err
     last = err[-1]
     assert last.startswith("tinygrad-rnn: error: anomaly at training step"), last
-    assert "forward of MatMul (scope t=" in last, last
+    assert "forward of Addmm (scope t=" in last, last
     assert "tinygrad_rnn/nn/rnn.py:" in last and "in rnn_unroll" in last, last
     assert not any("Traceback" in line or "Warning" in line for line in err), err
     # without the flag the run still stops with one line, and suggests the flag

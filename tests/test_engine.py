@@ -317,3 +317,30 @@ def test_user_function_is_a_graph_node_with_name_and_scope():
     assert y._ctx.name == "Cube" and y._ctx.scope == "mine" and y._ctx.parents == (x,)
     y.sum().backward()
     np.testing.assert_array_equal(x.grad, [12.0])
+
+
+def test_record_grads_false_keeps_no_node_gradients_but_leaf_grads_are_unchanged():
+    from tinygrad_rnn import record_grads
+
+    def run(record):
+        x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+        y = (x.tanh() * x).sum()
+        with record_grads(record):
+            y.backward()
+        return x, y
+
+    x_on, y_on = run(True)
+    x_off, y_off = run(False)
+    assert np.array_equal(x_on.grad, x_off.grad), "recording must not change gradients"
+    assert y_on._ctx.out_grad is not None and y_on._ctx.in_grads is not None
+    assert y_off._ctx.out_grad is None and y_off._ctx.in_grads is None
+
+
+def test_keep_freed_memory_reports_whether_it_applied():
+    import sys
+
+    from tinygrad_rnn.memory import keep_freed_memory
+    applied = keep_freed_memory()
+    assert isinstance(applied, bool)
+    if not sys.platform.startswith("linux"):
+        assert applied is False

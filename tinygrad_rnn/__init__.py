@@ -1,7 +1,15 @@
 """tinygrad_rnn: a small, exact reverse-mode autodiff engine on numpy, and RNNs built on it."""
 
 from . import functional, nn, ops, optim
-from .autograd import AnomalyError, Function, detect_anomaly, enable_grad, no_grad, scope
+from .autograd import (
+    AnomalyError,
+    Function,
+    detect_anomaly,
+    enable_grad,
+    no_grad,
+    record_grads,
+    scope,
+)
 from .gradcheck import GradcheckError, gradcheck
 from .ops import REGISTRY
 from .tensor import Tensor, cat, concatenate, ones, randn, stack, tensor, where, zeros
@@ -10,6 +18,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "stack", "cat", "concatenate", "where", "zeros", "ones", "randn",
-    "Function", "REGISTRY", "no_grad", "enable_grad", "scope", "detect_anomaly", "AnomalyError",
-    "gradcheck", "GradcheckError", "functional", "ops", "nn", "optim",
+    "Function", "REGISTRY", "no_grad", "enable_grad", "record_grads", "scope", "detect_anomaly",
+    "AnomalyError", "gradcheck", "GradcheckError", "functional", "ops", "nn", "optim",
 ]

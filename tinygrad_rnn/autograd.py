@@ -26,6 +26,7 @@ class _State:
     grad_enabled: bool = True
     scope: str | None = None
     anomaly: bool = False
+    record_grads: bool = True
 
 
 STATE = _State()
@@ -51,6 +52,23 @@ def enable_grad() -> Iterator[None]:
         yield
     finally:
         STATE.grad_enabled = previous
+
+
+@contextlib.contextmanager
+def record_grads(enabled: bool = True) -> Iterator[None]:
+    """Whether backward keeps each node's gradients (`node.out_grad`, `node.in_grads`).
+
+    On by default, so `loss.backward(); viz.draw(loss)` can colour every node and edge and
+    split shared parameters by time step. Keeping them holds every intermediate gradient
+    until the graph is dropped (T per-step H×H pieces for an RNN's W), so training loops that
+    draw nothing run faster and leaner inside `with record_grads(False):`.
+    """
+    previous = STATE.record_grads
+    STATE.record_grads = bool(enabled)
+    try:
+        yield
+    finally:
+        STATE.record_grads = previous
 
 
 @contextlib.contextmanager
@@ -280,7 +298,9 @@ def _backward_node(node: Function, grads: _Grads, retain_graph: bool) -> None:
             "to the first backward if you need to call it again.")
     if node.hooks or node.retained:
         outs = _run_output_hooks(node, outs)
-    node.out_grad = outs[0] if node.n_outputs == 1 else tuple(outs)
+    record = STATE.record_grads
+    if record:
+        node.out_grad = outs[0] if node.n_outputs == 1 else tuple(outs)
     in_grads = type(node).backward(node, *outs)
     if type(in_grads) is not tuple:
         in_grads = (in_grads,)
@@ -289,9 +309,10 @@ def _backward_node(node: Function, grads: _Grads, retain_graph: bool) -> None:
                            f"{len(node.parents)} inputs")
     if STATE.anomaly:
         _check_backward(node, in_grads)
-    node.in_grads = tuple([_send(node, parent, g, grads) if needed and g is not None else None
-                           for parent, g, needed in
-                           zip(node.parents, in_grads, node.needs_input_grad)])
+    sent = [_send(node, parent, g, grads) if needed and g is not None else None
+            for parent, g, needed in zip(node.parents, in_grads, node.needs_input_grad)]
+    if record:
+        node.in_grads = tuple(sent)
     if not retain_graph:
         node.saved_tensors = None
         node.freed = True

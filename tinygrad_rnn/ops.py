@@ -162,6 +162,31 @@ class MatMul(Function):
         return gx, gy
 
 
+@register
+class Addmm(Function):
+    """out = c + x @ y (x, y 2-D; c broadcasts to the result);  dc = g, dx = g yᵀ, dy = xᵀ g
+
+    One node for the recurrence's `xp_t + h Wᵀ` instead of two (PyTorch's addmm).
+    """
+
+    @staticmethod
+    def forward(ctx, c, x, y):
+        if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[0]:
+            raise ValueError(f"addmm: needs 2-D operands with matching inner sizes, got shapes "
+                             f"{x.shape} and {y.shape}")
+        out = np.matmul(x, y)
+        out += c
+        ctx.save_for_backward(x, y)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        need_c, need_x, need_y = ctx.needs_input_grad
+        return (g if need_c else None, np.matmul(g, y.T) if need_x else None,
+                np.matmul(x.T, g) if need_y else None)
+
+
 # ---------------------------------------------------------------------------------- unary maps
 
 
@@ -207,7 +232,10 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         out = ctx.saved_tensors[0]
-        return g * (1 - out * out)
+        grad = np.multiply(out, out, out=np.empty_like(out))  # one buffer: g·(1 − out²)
+        np.subtract(1, grad, out=grad)
+        grad *= g
+        return grad
 
 
 @register
@@ -228,7 +256,10 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         out = ctx.saved_tensors[0]
-        return g * (out * (1 - out))
+        grad = np.subtract(1, out, out=np.empty_like(out))  # one buffer: g·out·(1 − out)
+        grad *= out
+        grad *= g
+        return grad
 
 
 @register

@@ -17,6 +17,7 @@ from typing import NoReturn
 import numpy as np
 
 from .. import __version__
+from ..memory import keep_freed_memory
 from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, CLIError
 
 PROG = "tinygrad-rnn"
@@ -55,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
+        keep_freed_memory()  # faster backward; a CLI process owns its heap (see memory.py)
         with np.errstate(all="ignore"):  # overflow is detected and reported by the commands
             return int(args.run(args))
     except CLIError as e:

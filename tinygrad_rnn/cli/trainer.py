@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import AnomalyError
+from ..autograd import AnomalyError, record_grads
 from ..checkpoint import Checkpoint, save_checkpoint
 from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor
@@ -148,7 +148,8 @@ class Trainer:
         value = float(loss.item())
         if not np.isfinite(value):
             raise self._diverged(f"the loss became {value}")
-        loss.backward()
+        with record_grads(False):  # the training graph is never drawn
+            loss.backward()
         norm = clip_grad_norm_(self.params, self.s.clip if self.s.clip > 0 else float("inf"))
         if not np.isfinite(norm):
             finite = all(np.all(np.isfinite(p.grad)) for p in self.params if p.grad is not None)

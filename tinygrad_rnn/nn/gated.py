@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
 from ..autograd import scope
 from ..tensor import Tensor, stack
 from .module import Module
@@ -34,7 +35,7 @@ State = tuple[Tensor, Tensor]
 
 def _lstm_step(gx: Tensor, state: State | None, WT: Tensor, H: int) -> State:
     """gx = x_t Uᵀ + b (B, 4H), state (h, c) or None (zeros) → (h_t, c_t)."""
-    gates = gx if state is None else gx + state[0] @ WT
+    gates = gx if state is None else ops.Addmm.apply(gx, state[0], WT)  # gx + h Wᵀ
     i, f, g, o = gates.reshape(gates.shape[0], 4, H).unbind(1)
     i, g, o = i.sigmoid(), g.tanh(), o.sigmoid()
     c = i * g if state is None else f.sigmoid() * state[1] + i * g  # c_0 = 0 drops f ⊙ c

@@ -206,14 +206,14 @@ def rnn_unroll(module: Any, x: Any, h0: Any, layer: str) -> list[Tensor]:
     dtype = module.W.dtype
     x = check_sequence(x, module.input_size, dtype, layer)
     h = None if h0 is None else check_state(h0, x.shape[1], module.hidden_size, dtype, layer)
-    act, add, matmul = module._act, ops.Add.apply, ops.MatMul.apply
+    act, addmm = module._act, ops.Addmm.apply
     steps = project_inputs(x, module.U, module.b).unbind(0)
     WT = module.W.T
     hs = []
     with step_scopes() as at_step:
         for t, xp_t in enumerate(steps):
             at_step(t)
-            h = act(xp_t) if h is None else act(add(xp_t, matmul(h, WT)))  # h0 = 0: no W term
+            h = act(xp_t) if h is None else act(addmm(xp_t, h, WT))  # xp_t + h Wᵀ; h0 = 0: no W
             hs.append(h)
     return hs
 

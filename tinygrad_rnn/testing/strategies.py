@@ -188,6 +188,15 @@ def _matmul(draw: Callable) -> OpCase:
     return OpCase((draw(arrays(shape_x)), draw(arrays(shape_y))), {})
 
 
+@register_op_inputs("Addmm")
+@st.composite
+def _addmm(draw: Callable) -> OpCase:
+    """2-D x (n, k) and y (k, m); c of shape (n, m), (m,), (1, m) or a scalar broadcasts."""
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    shape_c = draw(st.sampled_from([(n, m), (m,), (1, m), ()]))
+    return OpCase((draw(arrays(shape_c)), draw(arrays((n, k))), draw(arrays((k, m)))), {})
+
+
 def _reduction(distinct: bool) -> Callable:
     @st.composite
     def build(draw: Callable) -> OpCase:
