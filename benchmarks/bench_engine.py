@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tinygrad_rnn import Tensor  # noqa: E402
+from tinygrad_rnn.memory import keep_freed_memory  # noqa: E402
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
@@ -114,8 +115,12 @@ def bench_chain(n_nodes: int, repeats: int) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (noisier numbers)")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's defaults (skip tinygrad_rnn.memory.keep_freed_memory)")
     args = parser.parse_args(argv)
     budget, repeats = (0.05, 5) if args.quick else (0.4, 9)
+    kept = False if args.default_malloc else keep_freed_memory()
+    print(f"glibc keeps freed memory (tinygrad_rnn.memory.keep_freed_memory): {kept}")
 
     print(f"per-op medians of {repeats} runs (µs per call); ratio = engine / numpy; "
           f"BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']}")
@@ -128,10 +133,8 @@ def main(argv: list[str] | None = None) -> None:
                   f"{r['fwd'] / r['numpy']:5.1f}x   {r['numpy_fb']:9.2f} {r['fwd_bwd']:9.2f} "
                   f"{r['fwd_bwd'] / r['numpy_fb']:5.1f}x")
 
-    print("note: a large fwd+bwd pays for the leaf .grad copies and, under glibc, for page\n"
-          "faults: freed 128 KB blocks go back to the OS when several are freed at once. To\n"
-          "see the engine's own cost, rerun with MALLOC_TRIM_THRESHOLD_=1000000000 "
-          "MALLOC_MMAP_THRESHOLD_=1000000000.")
+    print("note: a large fwd+bwd pays for the leaf .grad copies and, with --default-malloc,\n"
+          "for page faults: glibc returns freed 128 KB blocks to the OS and faults them back.")
 
     print("\nchains y = tanh(y) * c on shape (4,): medians; backward must grow linearly, so "
           "µs/node stays flat")
