@@ -4,7 +4,7 @@ over the unrolled graph.
 
 Hot-path layout (a loop over primitives, with everything that does not depend on h hoisted):
   x (T, B, I) ─reshape→ (T·B, I) @ Uᵀ + b ─reshape→ (T, B, H) ─unbind→ T slices   scope "input"
-  for t:  h = σ(xp_t + h @ Wᵀ)          3 nodes per step, Wᵀ built once        scope "t={t}"
+  for t:  h = σ(addmm(xp_t, h, Wᵀ))     2 nodes per step, Wᵀ built once        scope "t={t}"
   ElmanRNN: stack(h) ─reshape→ (T·B, H) @ Vᵀ + c ─φ→ (T, B, O)                scope "output"
 """
 
