@@ -6,7 +6,7 @@ sizes at every time step, so with those defaults each training step page-faults 
 back in: an ElmanRNN step (B=32, H=128, T=50) runs about 1.3–2x slower. `keep_freed_memory()`
 raises both thresholds once, so freed blocks are reused. The price is that the process keeps
 its peak heap instead of returning it to the OS. It changes a process-wide setting, so the
-library never calls it on import; the command line, the examples and the benchmark do.
+library never calls it on import; the command line and the benchmarks do.
 """
 
 from __future__ import annotations
