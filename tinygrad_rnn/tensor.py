@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .autograd import STATE, Function, run_backward
+from .autograd import Function, run_backward
 
 _FLOATS = (np.float16, np.float32, np.float64)
 
@@ -337,8 +337,6 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     dtype = like.data.dtype if like is not None and like.data.dtype.kind == "f" else None
-    if isinstance(x, np.ndarray) and x.dtype.kind == "b":
-        dtype = None
     return Tensor._wrap(_to_array(x, dtype, False), None, 0)
 
 
@@ -383,6 +381,5 @@ def randn(*shape: int, requires_grad: bool = False, dtype: Any = np.float64,
     return Tensor(rng.standard_normal(shape).astype(dtype), requires_grad=requires_grad)
 
 
-# Make `STATE` importable from here too, for code that only knows about tensors.
 __all__ = ["Tensor", "tensor", "stack", "cat", "concatenate", "where", "zeros", "ones", "randn",
-           "as_tensor", "STATE"]
+           "as_tensor"]
