@@ -12,8 +12,8 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -47,21 +47,33 @@ def _check_arrays(arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
 def save_npz(path: str | os.PathLike, arrays: Mapping[str, Any],
              metadata: Mapping[str, Any] | None = None) -> None:
     """Write `arrays` (name → array) and JSON `metadata` to `path`, atomically."""
-    path = os.fspath(path)
     payload = _check_arrays(arrays)
     if metadata is not None:
         text = json.dumps(dict(metadata), default=_json_default, sort_keys=True)
         payload[METADATA_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    directory = os.path.dirname(os.path.abspath(path))
+    directory = os.path.dirname(os.path.abspath(os.fspath(path)))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save_npz: directory {directory!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    atomic_write(path, lambda f: np.savez(f, **payload))
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], Any],
+                 make_dirs: bool = False) -> None:
+    """Call `write(file)` on a temporary file next to `path`, fsync it, then rename it over
+    `path`: readers see the old file or the new one, never half of one. The file gets the
+    mode of the file it replaces, or the usual umask-based mode for a new file."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if make_dirs:
+        os.makedirs(directory, exist_ok=True)
+    name = os.path.basename(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644)
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes the file private (0600)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -82,6 +94,14 @@ def _fsync_directory(directory: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _mode_for(path: str) -> int:
+    if os.path.exists(path):
+        return os.stat(path).st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def load_npz(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

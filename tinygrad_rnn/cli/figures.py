@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..autograd import no_grad
+from ..io import atomic_write
 from ..tensor import Tensor
 
 
 def save_figure(fig: Any, path: Path, dpi: int = 110) -> None:
     """Save via a temp file + rename, so a half-written picture never replaces a good one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a picture is not
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    fmt = path.suffix.lstrip(".") or "png"
+    atomic_write(path, lambda f: fig.savefig(f, dpi=dpi, format=fmt))
 
 
 def forecast_figure(path: Path, task: Any, model: Any, result: dict[str, float],

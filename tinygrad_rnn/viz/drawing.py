@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import graphviz
 
+from ..io import atomic_write
 from .colors import NORM_TEXT, LogColormap
 from .contrib import param_contributions
 from .render import Painter
@@ -90,19 +90,7 @@ def to_dot(tensor: Any, **kwargs: Any) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)  # mkstemp makes the file private (0600); give it the usual mode
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda f: f.write(data), make_dirs=True)
 
 
 def save(picture: Any, path: str | os.PathLike, dpi: int = 96, timeout: float = 120.0) -> Path:
