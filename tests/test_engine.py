@@ -344,3 +344,17 @@ def test_keep_freed_memory_reports_whether_it_applied():
     assert isinstance(applied, bool)
     if not sys.platform.startswith("linux"):
         assert applied is False
+
+
+def test_a_tuple_inside_an_index_accumulates_repeated_rows():
+    a = Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    a[(0, 0), :].sum().backward()
+    assert np.array_equal(a.grad, [[2, 2], [0, 0], [0, 0]])
+
+
+def test_numpy_operands_on_the_left_give_tensors_not_object_arrays():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    for y in (np.float64(2) * x, np.ones(3) + x, np.ones((2, 3)) @ x):
+        assert isinstance(y, Tensor) and y.dtype == np.float64, type(y)
+    (np.float64(2) * x).sum().backward()
+    assert np.array_equal(x.grad, [2.0, 2.0, 2.0])

@@ -422,7 +422,7 @@ class Permute(Function):
 
 def _is_advanced(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (list, np.ndarray)) for p in parts)
+    return any(isinstance(p, (list, tuple, range, np.ndarray)) for p in parts)
 
 
 @register

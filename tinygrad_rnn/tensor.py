@@ -50,6 +50,9 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_index", "_hooks", "name",
                  "__weakref__")
+    # numpy must not take over `ndarray * tensor` (it would build an object array of tensors):
+    # with this, numpy returns NotImplemented and Python calls our reflected operator.
+    __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data = _to_array(data, dtype, requires_grad)
