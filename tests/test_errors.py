@@ -196,3 +196,10 @@ def test_detect_anomaly_names_the_op_that_made_a_nan():
     x = Tensor([-1.0, 1.0], requires_grad=True)
     with np.errstate(invalid="ignore"), detect_anomaly(), _raises(tg.AnomalyError, "Log"):
         x.log()
+
+
+@pytest.mark.parametrize("call", [lambda y: y.permute(0, 3), lambda y: y.unbind(5),
+                                  lambda y: y.unbind(-3), lambda y: y.transpose(0, 2)])
+def test_out_of_range_axes_in_movement_ops_are_rejected_not_wrapped(call):
+    with pytest.raises(ValueError, match="out of range"):
+        call(Tensor(np.ones((2, 3))))

@@ -408,7 +408,11 @@ class Permute(Function):
 
     @staticmethod
     def forward(ctx, x, axes=()):
-        axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
+        given = tuple(axes)
+        if any(not -x.ndim <= int(a) < x.ndim for a in given):
+            raise ValueError(f"permute: axes {given} are out of range for a tensor of shape "
+                             f"{x.shape}")
+        axes = tuple(int(a) % x.ndim for a in given) if x.ndim else given
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of a "
                              f"tensor of shape {x.shape}")
@@ -500,6 +504,9 @@ class Unbind(Function):
     def forward(ctx, x, axis=0):
         if x.ndim == 0:
             raise ValueError("unbind: cannot unbind a 0-d tensor")
+        if not -x.ndim <= axis < x.ndim:
+            raise ValueError(f"unbind: axis {axis} is out of range for a tensor of shape "
+                             f"{x.shape}")
         ctx.axis, ctx.shape = axis % x.ndim, x.shape
         return tuple(np.moveaxis(x, ctx.axis, 0))
 

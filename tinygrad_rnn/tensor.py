@@ -301,6 +301,9 @@ class Tensor:
         axes = list(range(self.ndim))
         if self.ndim < 2:
             return ops.Permute.apply(self, axes=tuple(axes))
+        if not (-self.ndim <= dim0 < self.ndim and -self.ndim <= dim1 < self.ndim):
+            raise ValueError(f"transpose: dims ({dim0}, {dim1}) are out of range for a tensor of "
+                             f"shape {self.shape}")
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return ops.Permute.apply(self, axes=tuple(axes))
 
