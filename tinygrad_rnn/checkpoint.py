@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .io import load_npz, save_npz
+from .io import MAX_BYTES, FileIdentity, NpzFile, save_npz
 
 FORMAT = "tinygrad_rnn.checkpoint"
 VERSION = 1
@@ -79,8 +80,10 @@ def unflatten_state(skeleton: Any, arrays: dict[str, np.ndarray]) -> Any:
 
 
 # ------------------------------------------------------------------------------ save / load
-def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
-    """Write `ckpt` to `path` atomically (temp file + rename)."""
+def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint, exclusive: bool = False,
+                    replaces: FileIdentity | None = None) -> FileIdentity:
+    """Write `ckpt` to `path` atomically (temp file + rename); see `io.atomic_write` for
+    `exclusive` and `replaces`. Returns the identity of the file written."""
     arrays: dict[str, np.ndarray] = {f"model/{k}": np.asarray(v) for k, v in ckpt.model.items()}
     metadata = {
         "format": FORMAT, "version": VERSION, "config": ckpt.config,
@@ -88,12 +91,20 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
         "optimizer": flatten_state(ckpt.optimizer, "optim", arrays),
         "train": flatten_state(ckpt.train, "train", arrays),
     }
-    save_npz(path, arrays, metadata)
+    return save_npz(path, arrays, metadata, exclusive=exclusive, replaces=replaces)
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+Members = dict  # {array name: (dtype, shape)}, declared by the file before any data is read
+
+
+def load_checkpoint(path: str | os.PathLike,
+                    check: Callable[[dict[str, Any], Members], None] | None = None,
+                    max_bytes: int = MAX_BYTES) -> Checkpoint:
     """Read a checkpoint written by `save_checkpoint`; never unpickles.
 
+    The file is untrusted: its metadata and every member's declared dtype and shape are read
+    first (a few bytes each) and handed to `check(metadata, members)`, which raises
+    CheckpointError for anything it does not expect; only then are the arrays decompressed.
     Raises CheckpointError (one line) for a missing, corrupt, foreign or too-new file.
     """
     label = os.fspath(path)
@@ -102,23 +113,33 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if os.path.isdir(label):
         raise CheckpointError(f"checkpoint {label} is a directory, not a file")
     try:
-        arrays, meta = load_npz(label)
+        with NpzFile(label, max_bytes) as npz:
+            meta = npz.metadata
+            _check_format(label, meta)
+            if check is not None:
+                check(meta, dict(npz.members))
+            arrays = {key: npz.read(key) for key in npz.members}
+    except CheckpointError:
+        raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
         raise CheckpointError(f"{label} is not a readable checkpoint (corrupt, or not an .npz "
                               f"file): {_first_line(e)}") from None
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{label} is not a tinygrad-rnn checkpoint (no checkpoint metadata;"
-                              " a foreign .npz file?)")
-    version = meta.get("version")
-    if not isinstance(version, int) or version > VERSION:
-        raise CheckpointError(f"{label} has checkpoint version {version!r}; this tinygrad-rnn "
-                              f"reads version {VERSION} and older")
     try:
         return _assemble(arrays, meta)
     except CheckpointError as e:
         raise CheckpointError(f"{label} is a corrupt checkpoint: {e}") from None
-    except (TypeError, ValueError, KeyError, AttributeError) as e:
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as e:
         raise CheckpointError(f"{label} is a corrupt checkpoint ({_first_line(e)})") from None
+
+
+def _check_format(label: str, meta: dict[str, Any]) -> None:
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{label} is not a tinygrad-rnn checkpoint (no checkpoint metadata;"
+                              " a foreign .npz file?)")
+    version = meta.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
+        raise CheckpointError(f"{label} has checkpoint version {version!r}; this tinygrad-rnn "
+                              f"reads version {VERSION} and older")
 
 
 def _assemble(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Checkpoint:

@@ -2,22 +2,36 @@
 
 `save_npz` writes to a temporary file in the target's directory, fsyncs it and renames it over
 the target with `os.replace`, so a crash leaves either the old file or the new one, never half
-of one. `load_npz` reads with `allow_pickle=False`: a file can hold numbers, never code.
+of one. A temporary file names the process that writes it (`.NAME.<pid>.XXXX.tmp`), so the next
+write of NAME removes the ones left by a killed process. `exclusive=True` never replaces an
+existing file (the check happens at the rename, not before), `replaces=` only the very file a
+run wrote last, and nothing ever replaces a FIFO, a device or a folder. `lock` keeps two runs
+from writing one path at the same time.
+
+`load_npz` never unpickles, and reads a file as untrusted: `open_npz` first reads the metadata
+and every member's declared dtype and shape (a few bytes each), so the caller can check them
+before any array is decompressed, and the declared sizes are bounded (`max_bytes`).
 Metadata is stored as UTF-8 JSON bytes in a uint8 array under the key `__metadata__`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
+import stat
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 import numpy as np
 
 METADATA_KEY = "__metadata__"
+FileIdentity = tuple  # (device, inode, size, mtime_ns) of a file this process wrote
 
 
 def _json_default(value: Any) -> Any:
@@ -45,8 +59,10 @@ def _check_arrays(arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
 
 
 def save_npz(path: str | os.PathLike, arrays: Mapping[str, Any],
-             metadata: Mapping[str, Any] | None = None) -> None:
-    """Write `arrays` (name → array) and JSON `metadata` to `path`, atomically."""
+             metadata: Mapping[str, Any] | None = None, exclusive: bool = False,
+             replaces: FileIdentity | None = None) -> FileIdentity:
+    """Write `arrays` (name → array) and JSON `metadata` to `path`, atomically (see
+    `atomic_write` for `exclusive` and `replaces`)."""
     payload = _check_arrays(arrays)
     if metadata is not None:
         text = json.dumps(dict(metadata), default=_json_default, sort_keys=True)
@@ -54,32 +70,139 @@ def save_npz(path: str | os.PathLike, arrays: Mapping[str, Any],
     directory = os.path.dirname(os.path.abspath(os.fspath(path)))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save_npz: directory {directory!r} does not exist")
-    atomic_write(path, lambda f: np.savez(f, **payload))
+    return atomic_write(path, lambda f: np.savez(f, **payload), exclusive=exclusive,
+                        replaces=replaces)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], Any],
-                 make_dirs: bool = False) -> None:
+                 make_dirs: bool = False, exclusive: bool = False,
+                 replaces: FileIdentity | None = None) -> FileIdentity:
     """Call `write(file)` on a temporary file next to `path`, fsync it, then rename it over
     `path`: readers see the old file or the new one, never half of one. The file gets the
-    mode of the file it replaces, or the usual umask-based mode for a new file."""
+    mode of the file it replaces, or the usual umask-based mode for a new file.
+
+    exclusive: fail with FileExistsError if `path` exists when the file is put in place.
+    replaces: the identity returned by an earlier call; fail with FileExistsError if the file
+    at `path` is no longer that one (someone else wrote it meanwhile). Something that is not a
+    regular file (a FIFO, a device, a folder) is never replaced. Returns the new identity.
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if make_dirs:
         os.makedirs(directory, exist_ok=True)
     name = os.path.basename(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    _check_replaceable(path, exclusive, replaces)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _mode_for(path))  # mkstemp makes the file private (0600)
-        os.replace(tmp, path)
+        _put_in_place(tmp, path, exclusive, replaces)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
     _fsync_directory(directory)
+    return identity(path)
+
+
+def identity(path: str | os.PathLike) -> FileIdentity:
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _check_replaceable(path: str, exclusive: bool, replaces: FileIdentity | None) -> None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a folder; refusing to replace it", path)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "is not a regular file (a FIFO, socket or device); "
+                      "refusing to replace it", path)
+    if exclusive:
+        raise FileExistsError(errno.EEXIST, "already exists", path)
+    if replaces is not None and identity(path) != replaces:
+        raise FileExistsError(errno.EEXIST, "was changed by someone else since this run wrote "
+                              "it", path)
+
+
+def _put_in_place(tmp: str, path: str, exclusive: bool, replaces: FileIdentity | None) -> None:
+    if not exclusive:
+        _check_replaceable(path, False, replaces)  # again, as late as possible
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # atomic: fails if `path` exists, even if it appeared just now
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "already exists", path) from None
+    except OSError:  # a file system without hard links: check, then rename
+        _check_replaceable(path, True, None)
+        os.replace(tmp, path)
+        return
+    os.remove(tmp)
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
+    """Remove `.NAME.<pid>.*.tmp` files next to `path` whose writing process is gone."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = f".{os.path.basename(path)}."
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for entry in names:
+        pid = entry[len(prefix):].split(".", 1)[0]
+        if not (entry.startswith(prefix) and entry.endswith(".tmp") and pid.isdigit()):
+            continue
+        if _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(directory, entry))
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold `.NAME.lock` next to `path` while writing it: a second run that wants the same path
+    gets FileExistsError at once. The kernel drops the lock when a process dies, so a lock file
+    left by a killed run never blocks the next one (which removes it when done)."""
+    lock_path = os.path.join(os.path.dirname(os.path.abspath(os.fspath(path))),
+                             f".{os.path.basename(os.fspath(path))}.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.fstat(fd).st_ino != os.stat(lock_path).st_ino:  # removed by a run that just ended
+            raise BlockingIOError
+    except (BlockingIOError, FileNotFoundError):
+        os.close(fd)
+        raise FileExistsError(errno.EEXIST, "another run is writing this file right now",
+                              os.fspath(path)) from None
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(lock_path)
+        os.close(fd)
 
 
 def _fsync_directory(directory: str) -> None:
@@ -104,29 +227,147 @@ def _mode_for(path: str) -> int:
     return 0o666 & ~umask
 
 
-def load_npz(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read a file written by `save_npz` → (arrays, metadata). Never unpickles."""
+MAX_BYTES = 2 ** 31  # default bound on the declared size of everything in a file read
+
+
+def check_regular_file(path: str | os.PathLike, func: str) -> str:
+    """`path` as a str if it is an existing regular file (not a FIFO, device or folder)."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"load_npz: no such file {path!r}")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"load_npz: {path!r} is not an .npz file (not a zip archive)")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, f"{func}: no such file", path) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, f"{func}: is a folder, not a file", path)
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{func}: {path!r} is not a regular file (a FIFO, socket or device); "
+                         "refusing to read it")
+    return path
+
+
+class NpzFile:
+    """An .npz opened as untrusted: `metadata` and `members` ({name: (dtype, shape)}) are known
+    before any array is decompressed; `read(name)` then reads one array of exactly that size."""
+
+    def __init__(self, path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> None:
+        self.path = check_regular_file(path, "load_npz")
+        self._zip = _open_zip(self.path)
+        try:
+            self._infos = _member_infos(self._zip, self.path, max_bytes)
+            self._headers = {key: _read_header(self._zip, info, self.path)
+                             for key, info in self._infos.items()}
+            self.metadata = self._read_metadata()
+        except BaseException:
+            self._zip.close()
+            raise
+        self.members = {k: v[:2] for k, v in self._headers.items() if k != METADATA_KEY}
+
+    def read(self, key: str) -> np.ndarray:
+        dtype, shape, fortran, offset = self._headers[key]
+        count = int(np.prod(shape, dtype=object))
+        nbytes = count * dtype.itemsize
+        try:
+            with self._zip.open(self._infos[key]) as f:
+                f.read(offset)
+                raw = np.empty(nbytes, dtype=np.uint8)
+                view, done = memoryview(raw), 0
+                while done < nbytes:
+                    n = f.readinto(view[done:])
+                    if not n:
+                        raise ValueError("the data ends early")
+                    done += n
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as e:
+            raise ValueError(f"load_npz: {self.path!r} is corrupt (member {key!r}: {e})") from None
+        if nbytes == 0:
+            return np.empty(shape, dtype=dtype)
+        return raw.view(dtype).reshape(shape, order="F" if fortran else "C")
+
+    def close(self) -> None:
+        self._zip.close()
+
+    def __enter__(self) -> NpzFile:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _read_metadata(self) -> dict[str, Any]:
+        if METADATA_KEY not in self._headers:
+            return {}
+        dtype, shape = self._headers[METADATA_KEY][:2]
+        if dtype != np.uint8 or len(shape) != 1:
+            raise ValueError(f"load_npz: the metadata in {self.path!r} is not a byte string")
+        try:
+            metadata = json.loads(self.read(METADATA_KEY).tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+            raise ValueError(f"load_npz: the metadata in {self.path!r} is not valid JSON "
+                             f"({type(e).__name__})") from None
+        if not isinstance(metadata, dict):
+            raise ValueError(f"load_npz: the metadata in {self.path!r} is not a JSON object")
+        return metadata
+
+
+def _open_zip(path: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise ValueError(f"load_npz: {path!r} is corrupt or not a valid .npz file ({e})") from None
-    for key, value in arrays.items():
-        if not isinstance(value, np.ndarray):  # np.load returns raw bytes for non-.npy members
+        raise ValueError(f"load_npz: {path!r} is not an .npz file (not a zip archive: {e})"
+                         ) from None
+
+
+def _member_infos(zf: zipfile.ZipFile, path: str, max_bytes: int) -> dict[str, zipfile.ZipInfo]:
+    infos: dict[str, zipfile.ZipInfo] = {}
+    for info in zf.infolist():
+        if not info.filename.endswith(".npy"):
             raise ValueError(f"load_npz: {path!r} is corrupt or not a valid .npz file (member "
-                             f"{key!r} is not a .npy array)")
-    raw = arrays.pop(METADATA_KEY, None)
-    if raw is None:
-        return arrays, {}
+                             f"{info.filename!r} is not a .npy array)")
+        key = info.filename[:-4]
+        if key in infos:
+            raise ValueError(f"load_npz: {path!r} holds the member {key!r} twice")
+        infos[key] = info
+    total = sum(info.file_size for info in infos.values())
+    if total > max_bytes:
+        raise ValueError(f"load_npz: {path!r} declares {total:,} bytes of arrays, more than the "
+                         f"{max_bytes:,} allowed; refusing to read it")
+    return infos
+
+
+def _read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> tuple:
+    """(dtype, shape, fortran, header length) of one member, from its first bytes only."""
+    fmt = np.lib.format
+    key = info.filename[:-4]
     try:
-        metadata = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"load_npz: the metadata in {path!r} is not valid JSON ({e})") from None
-    if not isinstance(metadata, dict):
-        raise ValueError(f"load_npz: the metadata in {path!r} is not a JSON object")
-    return arrays, metadata
+        with zf.open(info) as f:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = fmt.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+            offset = f.tell()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error,
+            NotImplementedError) as e:
+        raise ValueError(f"load_npz: {path!r} is corrupt or not a valid .npz file (member "
+                         f"{key!r}: {_first_line(e)})") from None
+    if dtype.hasobject or dtype.kind not in "biufcSU":
+        raise ValueError(f"load_npz: {path!r} is corrupt or not a valid .npz file (member "
+                         f"{key!r} has dtype {dtype}, which would need a pickle)")
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if offset + nbytes != info.file_size:
+        raise ValueError(f"load_npz: {path!r} is corrupt: member {key!r} declares shape {shape} "
+                         f"of {dtype} ({nbytes:,} bytes) but holds {info.file_size - offset:,}")
+    return dtype, tuple(int(n) for n in shape), fortran, offset
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
+def load_npz(path: str | os.PathLike, max_bytes: int = MAX_BYTES
+             ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a file written by `save_npz` → (arrays, metadata). Never unpickles; a file that
+    declares more than `max_bytes` of arrays is refused before anything is decompressed."""
+    with NpzFile(path, max_bytes) as npz:
+        return {key: npz.read(key) for key in npz.members}, npz.metadata
