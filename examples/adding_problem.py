@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone, uninstalled
 
-from tinygrad_rnn import Tensor, data, nn, no_grad, optim, record_grads  # noqa: E402
+from tinygrad_rnn import Tensor, data, nn, no_grad, optim  # noqa: E402
 from tinygrad_rnn.functional import mse_loss  # noqa: E402
 
 HIDDEN, BATCH, LR, CLIP = 32, 64, 1e-2, 1.0
@@ -96,8 +96,7 @@ def train(name: str, T: int, steps: int, test: tuple, seed: int) -> dict:
         x, y = data.adding_problem(T, BATCH, seed=seed * 100_000 + step)
         opt.zero_grad()
         loss = mse_loss(model(Tensor(x)), y)
-        with record_grads(False):  # nothing here draws the graph: keep no node gradients
-            loss.backward()
+        loss.backward()
         nn.clip_grad_norm_(params, CLIP)
         opt.step()
         if step % every == 0 or step == steps:

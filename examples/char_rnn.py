@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone, uninstalled
 
-from tinygrad_rnn import Tensor, data, nn, no_grad, optim, record_grads  # noqa: E402
+from tinygrad_rnn import Tensor, data, nn, no_grad, optim  # noqa: E402
 from tinygrad_rnn.functional import cross_entropy, softmax  # noqa: E402
 
 HIDDEN, CHUNK, LR, CLIP = 100, 25, 0.1, 5.0
@@ -97,8 +97,7 @@ def train(model: nn.ElmanRNN, d: dict, iterations: int) -> dict:
             h = None  # back at the start of the text
         opt.zero_grad()
         loss, h = chunk_loss(model, d["vocab"], x, y, h)
-        with record_grads(False):  # nothing here draws the graph: keep no node gradients
-            loss.backward()
+        loss.backward()
         nn.clip_grad_value_(params, CLIP)
         opt.step()
         h = h.detach()  # truncated BPTT: keep the value, cut the graph

@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone, uninstalled
 
-from tinygrad_rnn import Tensor, data, nn, no_grad, optim, record_grads  # noqa: E402
+from tinygrad_rnn import Tensor, data, nn, no_grad, optim  # noqa: E402
 from tinygrad_rnn.functional import mse_loss, squared_error  # noqa: E402
 from tinygrad_rnn.train import tbptt  # noqa: E402
 
@@ -75,8 +75,7 @@ def fit_window_mlp(d: dict, window: int, hidden: int, steps: int, seed: int):
     for _ in range(steps):
         opt.zero_grad()
         loss = mse_loss(mlp(x), y)
-        with record_grads(False):  # nothing here draws the graph: keep no node gradients
-            loss.backward()
+        loss.backward()
         opt.step()
         losses.append(loss.item())
     with no_grad():

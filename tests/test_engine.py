@@ -133,7 +133,7 @@ def test_intermediate_grad_is_not_kept_unless_retain_grad():
 def test_node_records_the_gradient_that_arrived_and_what_it_sent():
     x = _leaf([1.0, 2.0])
     y = x * 3
-    y.sum().backward(retain_graph=True)
+    y.sum().backward(retain_graph=True, keep_node_grads=True)
     np.testing.assert_array_equal(y._ctx.out_grad, [1.0, 1.0])
     np.testing.assert_array_equal(y._ctx.in_grads[0], [3.0, 3.0])
     assert y._ctx.in_grads[1] is None, "the constant 3 needs no gradient"
@@ -319,21 +319,33 @@ def test_user_function_is_a_graph_node_with_name_and_scope():
     np.testing.assert_array_equal(x.grad, [12.0])
 
 
-def test_record_grads_false_keeps_no_node_gradients_but_leaf_grads_are_unchanged():
-    from tinygrad_rnn import record_grads
-
-    def run(record):
+def test_plain_backward_keeps_no_node_gradients_and_keeping_them_changes_no_leaf_grad():
+    def run(keep):
         x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
         y = (x.tanh() * x).sum()
-        with record_grads(record):
-            y.backward()
+        y.backward(keep_node_grads=keep)
         return x, y
 
     x_on, y_on = run(True)
     x_off, y_off = run(False)
-    assert np.array_equal(x_on.grad, x_off.grad), "recording must not change gradients"
+    assert np.array_equal(x_on.grad, x_off.grad), "keeping node gradients must not change .grad"
     assert y_on._ctx.out_grad is not None and y_on._ctx.in_grads is not None
+    assert y_on._ctx.grads_kept is True
     assert y_off._ctx.out_grad is None and y_off._ctx.in_grads is None
+    assert y_off._ctx.grads_kept is False
+
+
+def test_tracing_a_graph_whose_backward_kept_nothing_says_how_to_keep_them():
+    from tinygrad_rnn import viz
+
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = (x.tanh() * x).sum()
+    viz.trace(y)  # before any backward: drawable, every gradient "not computed yet"
+    y.backward()
+    with pytest.raises(RuntimeError, match=r"keep_node_grads=True"):
+        viz.trace(y)
+    with pytest.raises(RuntimeError, match=r"keep_node_grads=True"):
+        viz.draw(y)
 
 
 def test_keep_freed_memory_reports_whether_it_applied():

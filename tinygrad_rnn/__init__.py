@@ -7,7 +7,6 @@ from .autograd import (
     detect_anomaly,
     enable_grad,
     no_grad,
-    record_grads,
     scope,
 )
 from .gradcheck import GradcheckError, gradcheck
@@ -18,6 +17,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "stack", "cat", "concatenate", "where", "zeros", "ones", "randn",
-    "Function", "REGISTRY", "no_grad", "enable_grad", "record_grads", "scope", "detect_anomaly",
+    "Function", "REGISTRY", "no_grad", "enable_grad", "scope", "detect_anomaly",
     "AnomalyError", "gradcheck", "GradcheckError", "functional", "ops", "nn", "optim",
 ]

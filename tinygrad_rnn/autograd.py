@@ -9,24 +9,33 @@ with an explicit stack, never by recursion, and sums gradients where a tensor is
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import traceback
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .promotion import promote_arrays, result_dtype, scalar_dtype
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
 
 class _State:
-    """Process-wide recording switches. Read once per op, so they must stay plain attributes."""
+    """Process-wide recording state. Read once per op, so they must stay plain attributes.
+
+    `generation` counts in-place changes made through the library (see `mark_modified`); every
+    node remembers the generation it was created in, so backward knows cheaply whether anything
+    may have changed under it.
+    """
 
     grad_enabled: bool = True
     scope: str | None = None
     anomaly: bool = False
-    record_grads: bool = True
+    generation: int = 0
 
 
 STATE = _State()
@@ -55,23 +64,6 @@ def enable_grad() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def record_grads(enabled: bool = True) -> Iterator[None]:
-    """Whether backward keeps each node's gradients (`node.out_grad`, `node.in_grads`).
-
-    On by default, so `loss.backward(); viz.draw(loss)` can colour every node and edge and
-    split shared parameters by time step. Keeping them holds every intermediate gradient
-    until the graph is dropped (T per-step H×H pieces for an RNN's W), so training loops that
-    draw nothing run faster and leaner inside `with record_grads(False):`.
-    """
-    previous = STATE.record_grads
-    STATE.record_grads = bool(enabled)
-    try:
-        yield
-    finally:
-        STATE.record_grads = previous
-
-
-@contextlib.contextmanager
 def scope(name: str) -> Iterator[None]:
     """Tag every node created inside the block with `name` (nested scopes join with '/').
 
@@ -86,6 +78,65 @@ def scope(name: str) -> Iterator[None]:
         STATE.scope = previous
 
 
+# ---------------------------------------------------------------------------------------------
+# Versions: in-place changes made through the library, checked against what backward saved.
+#
+# A change is logged against the buffer that owns the memory (the root of numpy's `.base`
+# chain), so a change made through any alias or view (detach(), x[0], reshape) counts, as
+# PyTorch's shared version counters do. A node remembers the generation it was created in;
+# backward looks at the log only when the generation has moved since, so the common case
+# (forward, backward, then the optimizer step) costs one integer comparison per node.
+
+_CHANGED: dict[int, tuple[Any, int]] = {}  # id(root buffer) -> (weakref to it, generation)
+_PRUNE_AT = [1024]
+
+
+def _root(array: np.ndarray) -> np.ndarray:
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def mark_modified(tensor: Tensor, replaced: np.ndarray | None = None) -> None:
+    """Record an in-place change of `tensor`: of its buffer, or of the buffer `replaced` that an
+    assignment to `.data` took away. Bumps `tensor._version` and the global generation."""
+    STATE.generation += 1
+    tensor._version += 1
+    root = _root(tensor._data if replaced is None else replaced)
+    if len(_CHANGED) >= _PRUNE_AT[0]:
+        for key in [k for k, (ref, _) in _CHANGED.items() if ref() is None]:
+            del _CHANGED[key]
+        _PRUNE_AT[0] = max(1024, 2 * len(_CHANGED))
+    _CHANGED[id(root)] = (weakref.ref(root), STATE.generation)
+
+
+def _check_saved(node: Function) -> None:
+    """Raise if a buffer that `node` saved for backward changed in place after it was created."""
+    for saved in node.saved_tensors:
+        if not isinstance(saved, np.ndarray):
+            continue
+        root = _root(saved)
+        entry = _CHANGED.get(id(root))
+        if entry is not None and entry[1] > node.gen and entry[0]() is root:
+            raise RuntimeError(_modified_message(node, saved, root))
+
+
+def _modified_message(node: Function, saved: np.ndarray, root: np.ndarray) -> str:
+    where = f"{node.name}" + (f" (scope {node.scope})" if node.scope else "")
+    what = "one of its outputs"
+    for i, parent in enumerate(node.parents):
+        if _root(parent._data) is root:
+            label = f" {parent.name!r}" if parent.name else ""
+            kind = "a leaf" if parent._ctx is None else f"the output of {parent._ctx.name}"
+            what = f"its input {i}, {kind}{label} now at version {parent._version}"
+            break
+    return (f"backward of {where}: a tensor of shape {saved.shape} that {node.name} saved for "
+            f"its gradient ({what}) was modified by an in-place operation after the forward "
+            "pass. An optimizer step, an in-place operator (+=, add_, zero_, copy_, ...) or an "
+            "assignment to .data between forward and backward changes values the gradient "
+            "needs: call backward before the change, or change a copy instead.")
+
+
 class Function:
     """Base class of every primitive. Subclass it, write static `forward` and `backward`.
 
@@ -95,13 +146,18 @@ class Function:
     Call the op with `MyOp.apply(*tensors, **attrs)`.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "saved_tensors", "scope", "created_at",
+    __slots__ = ("parents", "needs_input_grad", "saved_tensors", "scope", "gen", "created_at",
                  "__dict__")
     n_outputs = 1
+    # Inputs from this index on share one dtype by the promotion table (None: no promotion);
+    # n_ary: more than two of them (Addmm, Stack, Cat), so every dtype is compared.
+    promote_from: int | None = None
+    n_ary: bool = False
     # Per-node state that is rarely set: class-level defaults spare every op these writes.
     freed: bool = False
     out_grad: Any = None
     in_grads: tuple | None = None
+    grads_kept: bool | None = None  # None: no backward reached this node yet
     hooks: dict | None = None
     retained: dict | None = None
 
@@ -126,14 +182,21 @@ class Function:
         tensors = inputs
         for x in inputs:
             if not isinstance(x, Tensor):  # a Python number or array operand: the slow path
-                tensors = _to_tensors(inputs, Tensor)
+                tensors, arrays = _to_tensors(cls, inputs, Tensor)
                 break
+        else:
+            arrays = [t._data for t in inputs]
+            first = cls.promote_from
+            if first is not None:  # one dtype identity check for two operands; casts on mismatch
+                dtype = arrays[-1].dtype
+                if arrays[first].dtype is not dtype or (cls.n_ary and _mixed(arrays, dtype)):
+                    arrays = promote_arrays(arrays, first)
         needs = tuple([t.requires_grad for t in tensors])
         ctx = cls()
         ctx.saved_tensors = ()
         ctx.needs_input_grad = needs
         try:
-            out = cls.forward(ctx, *[t.data for t in tensors], **attrs)
+            out = cls.forward(ctx, *arrays, **attrs)
         except ValueError as e:
             if "broadcast" in str(e):
                 raise _broadcast_error(cls, tensors) from None
@@ -146,6 +209,7 @@ class Function:
             return Tensor._wrap(out, None, 0)
         ctx.parents = tensors
         ctx.scope = STATE.scope
+        ctx.gen = STATE.generation
         if type(out) is tuple:
             ctx.n_outputs = len(out)
             return tuple(Tensor._wrap(o, ctx, i) for i, o in enumerate(out))
@@ -167,12 +231,45 @@ def _bind_tensor_class() -> type:
     return Tensor
 
 
-def _to_tensors(inputs: tuple, Tensor: type) -> tuple:
-    """Non-tensor operands -> constant tensors with the dtype of the first tensor operand."""
-    from .tensor import as_tensor
+def _mixed(arrays: list, dtype: Any) -> bool:
+    for a in arrays:
+        if a.dtype is not dtype:
+            return True
+    return False
 
-    like = next((x for x in inputs if isinstance(x, Tensor)), None)
-    return tuple(x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs)
+
+def _to_tensors(cls: type, inputs: tuple, Tensor: type) -> tuple[tuple, list]:
+    """Non-tensor operands -> constant tensors; returns them with the arrays forward gets.
+
+    For an op that promotes (`promote_from`), Python scalars join the promotion as the weakest
+    group (a scalar never upcasts a tensor) and become constants of the result dtype; lists and
+    ndarrays count as tensors of their own dtype. See promotion.py.
+    """
+    from .tensor import _to_array
+
+    first = cls.promote_from
+    if first is None:
+        tensors = tuple(x if isinstance(x, Tensor) else Tensor._wrap(_to_array(x, None, False),
+                                                                        None, 0) for x in inputs)
+        return tensors, [t._data for t in tensors]
+    arrays, scalars = [], []
+    for i, x in enumerate(inputs):
+        kind = scalar_dtype(x) if i >= first else None
+        if kind is not None:
+            scalars.append(kind)
+        else:
+            arrays.append(x._data if isinstance(x, Tensor) else _to_array(x, None, False))
+    dtype = result_dtype(arrays[first:], scalars)
+    tensors, out = [], []
+    for i, x in enumerate(inputs):
+        if isinstance(x, Tensor):
+            data = x._data
+        else:
+            data = _to_array(x, dtype if i >= first else None, False)
+            x = Tensor._wrap(data, None, 0)
+        tensors.append(x)
+        out.append(data if i < first or data.dtype == dtype else data.astype(dtype))
+    return tuple(tensors), out
 
 
 def _broadcast_error(cls: type, tensors: tuple) -> ValueError:
@@ -258,8 +355,14 @@ class _Grads:
         return self.values.pop(key, None)
 
 
-def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
-    """Propagate `grad` (d loss / d root) to every leaf that requires a gradient."""
+def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
+                 keep_node_grads: bool = False) -> None:
+    """Propagate `grad` (d loss / d root) to every leaf that requires a gradient.
+
+    keep_node_grads: every node keeps the gradient that reached its output (`out_grad`) and
+    the ones it sent to its inputs (`in_grads`), for the pictures. Off, backward frees each
+    gradient as soon as it has been passed on.
+    """
     grads = _Grads()
     if root._ctx is None:
         grads.leaves[id(root)] = root
@@ -273,7 +376,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         gc.disable()
         try:
             for node in reversed(toposort(root._ctx)):
-                _backward_node(node, grads, retain_graph)
+                _backward_node(node, grads, retain_graph, keep_node_grads)
         finally:
             if collecting:
                 gc.enable()
@@ -282,7 +385,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         _accumulate_leaf(leaf, grads.pop(key), owned)
 
 
-def _backward_node(node: Function, grads: _Grads, retain_graph: bool) -> None:
+def _backward_node(node: Function, grads: _Grads, retain_graph: bool, keep: bool) -> None:
     if node.n_outputs == 1:  # the common case, without building lists
         outs = [grads.pop((id(node), 0))]
         if outs[0] is None:
@@ -296,10 +399,12 @@ def _backward_node(node: Function, grads: _Grads, retain_graph: bool) -> None:
             f"backward through {node.name}{' at ' + node.scope if node.scope else ''} a second "
             "time: its saved values were freed by the first backward. Pass retain_graph=True "
             "to the first backward if you need to call it again.")
+    if node.gen != STATE.generation and node.saved_tensors:
+        _check_saved(node)
     if node.hooks or node.retained:
         outs = _run_output_hooks(node, outs)
-    record = STATE.record_grads
-    if record:
+    node.grads_kept = keep
+    if keep:
         node.out_grad = outs[0] if node.n_outputs == 1 else tuple(outs)
     in_grads = type(node).backward(node, *outs)
     if type(in_grads) is not tuple:
@@ -311,7 +416,7 @@ def _backward_node(node: Function, grads: _Grads, retain_graph: bool) -> None:
         _check_backward(node, in_grads)
     sent = [_send(node, parent, g, grads) if needed and g is not None else None
             for parent, g, needed in zip(node.parents, in_grads, node.needs_input_grad)]
-    if record:
+    if keep:
         node.in_grads = tuple(sent)
     if not retain_graph:
         node.saved_tensors = None
@@ -320,7 +425,7 @@ def _backward_node(node: Function, grads: _Grads, retain_graph: bool) -> None:
 
 def _send(node: Function, parent: Tensor, g: np.ndarray, grads: _Grads) -> np.ndarray:
     """Give `g` the parent's shape and dtype and add it to the parent's buffer."""
-    data = parent.data
+    data = parent._data
     if g.shape != data.shape:
         g = unbroadcast(np.asarray(g), data.shape, node.name)
     if g.dtype is not data.dtype and g.dtype != data.dtype:
@@ -340,9 +445,7 @@ def _run_output_hooks(node: Function, outs: list) -> list:
         if g is None:
             continue
         for hook in (node.hooks or {}).get(i, ()):
-            replaced = hook(g)
-            if replaced is not None:
-                g = np.asarray(replaced)
+            g = _call_hook(hook, g, functools.partial(_describe_output, node, i, g.shape))
         outs[i] = g
         ref = (node.retained or {}).get(i)
         tensor = ref() if ref is not None else None
@@ -351,15 +454,37 @@ def _run_output_hooks(node: Function, outs: list) -> list:
     return outs
 
 
+def _call_hook(hook: Any, g: np.ndarray, tensor: Any) -> np.ndarray:
+    """`hook(g)`: None keeps g; a Tensor or an array of g's shape replaces it. A wrong shape is
+    the hook's fault, so the error names the hook and the tensor (`tensor()` describes it)."""
+    replaced = hook(g)
+    if replaced is None:
+        return g
+    Tensor = _TENSOR or _bind_tensor_class()
+    new = np.asarray(replaced._data if isinstance(replaced, Tensor) else replaced)
+    if new.shape != g.shape:
+        name = getattr(hook, "__qualname__", None) or repr(hook)
+        raise RuntimeError(f"hook {name} registered on {tensor()} returned a gradient of shape "
+                           f"{new.shape}, but the gradient must keep the tensor's shape "
+                           f"{g.shape}; return None or an array of shape {g.shape}")
+    return new if new.dtype == g.dtype else new.astype(g.dtype)
+
+
+def _describe_output(node: Function, index: int, shape: tuple) -> str:
+    """'the tensor 'h' of shape (2, 3) produced by Tanh (scope t=3)' for a hook's error."""
+    ref = (node.retained or {}).get(index)
+    tensor = ref() if ref is not None else None
+    label = f" {tensor.name!r}" if tensor is not None and tensor.name else ""
+    which = f" (output {index})" if node.n_outputs > 1 else ""
+    return (f"the tensor{label} of shape {shape} produced by {_describe(node.name, node.scope)}"
+            f"{which}")
+
+
 def _accumulate_leaf(leaf: Tensor, g: np.ndarray, owned: bool = False) -> None:
     for hook in leaf._hooks or ():
-        replaced = hook(g)
-        owned = False  # the hook may have kept a reference to g
-        if replaced is not None:
-            g = np.asarray(replaced)
-    if g.shape != leaf.data.shape:
-        raise RuntimeError(f"a hook on a tensor of shape {leaf.data.shape} returned a gradient "
-                           f"of shape {g.shape}")
+        owned = False  # the hook may keep a reference to g
+        g = _call_hook(hook, g, lambda: "the leaf tensor" + (f" {leaf.name!r}" if leaf.name else "")
+                       + f" of shape {leaf.shape}")
     if leaf.grad is None and owned and g.dtype == leaf.data.dtype:
         leaf.grad = g  # the engine's own buffer: adopting it saves a copy
     elif leaf.grad is None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .ops import _normalize_axis
 from .tensor import Tensor, as_tensor
 
 
@@ -15,23 +16,47 @@ def _check_tensor(x: Any, op: str) -> Tensor:
     return x
 
 
+def _max_shift(x: Tensor, axis: int, finite: bool, op: str) -> Tensor:
+    """max(x) along axis (kept as size 1) as a constant: any constant shift gives the same value,
+    and the max keeps exp from overflowing. An empty axis has shift 0. finite=True also turns
+    a ±inf max into 0, PyTorch's trick that makes logsumexp([inf, 0]) = inf and
+    logsumexp([-inf, -inf]) = -inf instead of nan (inf - inf)."""
+    data = x.data
+    axes = _normalize_axis(axis, data.ndim, op)
+    if any(data.shape[a] == 0 for a in axes):
+        shift = np.zeros(data.sum(axis=axes, keepdims=True).shape, dtype=data.dtype)
+    else:
+        shift = data.max(axis=axes, keepdims=True)
+    if finite:
+        shift = np.where(np.isinf(shift), 0, shift)
+    return Tensor._wrap(shift, None, 0)
+
+
 def logsumexp(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
-    """log Σ exp(x) along axis, shifted by the (constant) max so that ±1e4 logits stay finite."""
+    """log Σ exp(x) along axis, shifted by the (constant) max so that ±1e4 logits stay finite.
+
+    As PyTorch: a row holding inf gives inf, an all -inf (or empty) row gives -inf.
+    """
     x = _check_tensor(x, "logsumexp")
-    shift = x.max(axis=axis, keepdims=True).detach()  # any constant shift gives the same value
-    total = (x - shift).exp().sum(axis=axis, keepdims=keepdims).log()
+    shift = _max_shift(x, axis, True, "logsumexp")
+    with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf or empty row
+        total = (x - shift).exp().sum(axis=axis, keepdims=keepdims).log()
     return total + (shift if keepdims else shift.reshape(total.shape))
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log softmax(x) = x - logsumexp(x)"""
-    return _check_tensor(x, "log_softmax") - logsumexp(x, axis=axis, keepdims=True)
+    """log softmax(x) = (x - m) - log Σ exp(x - m), m = max(x) as a constant (PyTorch's kernel:
+    a row holding inf, or all -inf, gives nan everywhere, as in PyTorch)"""
+    x = _check_tensor(x, "log_softmax")
+    shifted = x - _max_shift(x, axis, False, "log_softmax")
+    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """softmax(x)_i = exp(x_i - m) / Σ_j exp(x_j - m), with m = max(x) treated as a constant"""
+    """softmax(x)_i = exp(x_i - m) / Σ_j exp(x_j - m), with m = max(x) treated as a constant
+    (a row holding inf, or all -inf, gives nan everywhere, as in PyTorch)"""
     x = _check_tensor(x, "softmax")
-    e = (x - x.max(axis=axis, keepdims=True).detach()).exp()
+    e = (x - _max_shift(x, axis, False, "softmax")).exp()
     return e / e.sum(axis=axis, keepdims=True)
 
 

@@ -37,6 +37,29 @@ class Mismatch:
     def rel_error(self) -> float:
         return self.abs_error / max(abs(self.numeric), abs(self.analytic), 1e-300)
 
+    @property
+    def non_finite(self) -> str:
+        """'' when both sides are finite, else which side is NaN/Inf ('analytic is NaN')."""
+        return _non_finite(self.analytic, self.numeric)
+
+
+def _non_finite(analytic: float, numeric: float) -> str:
+    bad = [f"{side} is {_kind(v)}" for side, v in (("analytic", analytic), ("numeric", numeric))
+           if not np.isfinite(v)]
+    return ", ".join(bad)
+
+
+def _kind(v: float) -> str:
+    return "NaN" if np.isnan(v) else "+Inf" if v > 0 else "-Inf"
+
+
+def agrees(analytic: float, numeric: float, atol: float, rtol: float) -> bool:
+    """|analytic − numeric| <= atol + rtol·|numeric| for finite values. A NaN never agrees, and
+    an infinity agrees only with the identical infinity."""
+    if np.isfinite(analytic) and np.isfinite(numeric):
+        return abs(analytic - numeric) <= atol + rtol * abs(numeric)
+    return bool(np.isinf(analytic) and analytic == numeric)
+
 
 def _as_float64_inputs(inputs: Sequence[Any]) -> list[Tensor]:
     out = []
@@ -100,7 +123,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any], eps: float = 1e-
         for element in np.ndindex(*data.shape):
             total += 1
             numeric = _central_difference(data, element, eps, loss_at)
-            if abs(grad[element] - numeric) > atol + rtol * abs(numeric):
+            if not agrees(float(grad[element]), numeric, atol, rtol):
                 failures.append(Mismatch(i, element, float(grad[element]), numeric))
     if not failures:
         return True
@@ -129,31 +152,50 @@ def _check_direction(tensors, checked, analytic, loss_at, eps, atol, rtol, rng, 
             tensors[i].data[...] = x0 + sign * eps * d
         return loss_at()
 
-    numeric = (shifted(1.0) - shifted(-1.0)) / (2 * eps)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: reported as a failure
+        numeric = (shifted(1.0) - shifted(-1.0)) / (2 * eps)
+        vjp = float(sum(np.vdot(g, d) for g, d in zip(analytic, directions)))
     for i, x0 in zip(checked, originals):
         tensors[i].data[...] = x0
-    vjp = float(sum(np.vdot(g, d) for g, d in zip(analytic, directions)))
-    if abs(vjp - numeric) <= atol + rtol * abs(numeric):
+    if agrees(vjp, numeric, atol, rtol):
         return True
     if not raise_exception:
         return False
     mismatch = Mismatch(checked[0], (), vjp, numeric)
+    where = _first_non_finite(analytic, checked, names)
+    detail = f" ({mismatch.non_finite}{where})" if mismatch.non_finite else ""
     raise GradcheckError(
         "gradcheck (random direction) failed: the analytic directional derivative <grad, d> = "
-        f"{vjp:.10g} but the numerical JVP = {numeric:.10g} (abs error {mismatch.abs_error:.3g}, "
-        f"rel error {mismatch.rel_error:.3g}, atol={atol}, rtol={rtol}) over inputs "
-        f"{', '.join(names[i] for i in checked)}. Run mode='full' to find the element.")
+        f"{vjp:.10g} but the numerical JVP = {numeric:.10g}{detail} (abs error "
+        f"{mismatch.abs_error:.3g}, rel error {mismatch.rel_error:.3g}, atol={atol}, "
+        f"rtol={rtol}) over inputs {', '.join(names[i] for i in checked)}. Run mode='full' to "
+        "find the element.")
+
+
+def _first_non_finite(analytic: list[np.ndarray], checked: list[int],
+                      names: Sequence[str]) -> str:
+    """'; the analytic gradient of input 0 is NaN at [1, 2]' for the first non-finite element."""
+    for i, grad in zip(checked, analytic):
+        bad = np.argwhere(~np.isfinite(grad))
+        if bad.size:
+            element = tuple(int(k) for k in bad[0])
+            return (f"; the analytic gradient of {names[i]} is {_kind(grad[element])} at "
+                    f"[{', '.join(map(str, element))}]")
+    return ""
 
 
 def _report(failures: list[Mismatch], total: int, names: Sequence[str], atol: float,
             rtol: float, max_report: int) -> str:
-    worst = sorted(failures, key=lambda m: -m.abs_error)
+    # NaN/Inf first (their abs error is NaN or Inf, so they would not sort), then by abs error
+    worst = sorted(failures, key=lambda m: (not m.non_finite,
+                                            0.0 if m.non_finite else -m.abs_error))
     lines = [f"gradcheck failed: {len(failures)} of {total} elements differ from central "
              f"differences (atol={atol}, rtol={rtol}). Worst first:"]
     for m in worst[:max_report]:
+        error = (f"NaN/Inf: {m.non_finite}" if m.non_finite else
+                 f"abs error {m.abs_error:.3g}, rel error {m.rel_error:.3g}")
         lines.append(f"  {names[m.input_index]}[{', '.join(map(str, m.element))}]: analytic "
-                     f"{m.analytic:.10g}, numeric {m.numeric:.10g}, abs error "
-                     f"{m.abs_error:.3g}, rel error {m.rel_error:.3g}")
+                     f"{m.analytic:.10g}, numeric {m.numeric:.10g}, {error}")
     if len(worst) > max_report:
         lines.append(f"  ... and {len(worst) - max_report} more")
     return "\n".join(lines)

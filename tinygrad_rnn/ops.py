@@ -8,11 +8,13 @@ Notation: `x, y` inputs, `out` the result, `g` the gradient arriving from above.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from .autograd import Function
+from .promotion import result_dtype, scalar_dtype
 
 REGISTRY: dict[str, type[Function]] = {}
 
@@ -29,6 +31,8 @@ def register(cls: type[Function]) -> type[Function]:
 class Add(Function):
     """out = x + y;  dout/dx = 1, dout/dy = 1"""
 
+    promote_from = 0
+
     @staticmethod
     def forward(ctx, x, y):
         return x + y
@@ -41,6 +45,8 @@ class Add(Function):
 @register
 class Sub(Function):
     """out = x - y;  dout/dx = 1, dout/dy = -1"""
+
+    promote_from = 0
 
     @staticmethod
     def forward(ctx, x, y):
@@ -55,9 +61,12 @@ class Sub(Function):
 class Mul(Function):
     """out = x * y;  dout/dx = y, dout/dy = x"""
 
+    promote_from = 0
+
     @staticmethod
     def forward(ctx, x, y):
-        ctx.save_for_backward(x, y)
+        need_x, need_y = ctx.needs_input_grad  # save only what a needed gradient uses
+        ctx.save_for_backward(x if need_y else None, y if need_x else None)
         return x * y
 
     @staticmethod
@@ -71,10 +80,12 @@ class Mul(Function):
 class Div(Function):
     """out = x / y;  dout/dx = 1/y, dout/dy = -x/y² = -out/y"""
 
+    promote_from = 0
+
     @staticmethod
     def forward(ctx, x, y):
         out = x / y
-        ctx.save_for_backward(y, out)
+        ctx.save_for_backward(y, out if ctx.needs_input_grad[1] else None)
         return out
 
     @staticmethod
@@ -99,7 +110,14 @@ class Neg(Function):
 
 @register
 class Pow(Function):
-    """out = x ** y;  dout/dx = y x^(y-1), dout/dy = out log(x) (only computed when needed)"""
+    """out = x ** y (y a tensor);  dout/dx = y x^(y-1), dout/dy = out log(x)
+
+    At a zero base PyTorch's values: dout/dx = 0 where y = 0 (x**0 is constant), dout/dy = 0
+    where x = 0 and y >= 0 (0**y is constant for y > 0); elsewhere the formulas, so 0**0.5 has
+    dout/dx = inf. A Python-number exponent uses `PowScalar` instead.
+    """
+
+    promote_from = 0
 
     @staticmethod
     def forward(ctx, x, y):
@@ -111,9 +129,40 @@ class Pow(Function):
     def backward(ctx, g):
         x, y, out = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
-        gx = g * y * x ** (y - 1) if need_x else None
-        gy = g * out * np.log(x) if need_y else None
+        gx = gy = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0**(y-1), log(0): masked below
+            if need_x:
+                gx = g * np.where(y == 0, 0, y * x ** (y - 1))
+            if need_y:
+                gy = g * np.where((x == 0) & (y >= 0), 0, out * np.log(x))
         return gx, gy
+
+
+@register
+class PowScalar(Function):
+    """out = x ** p (p a Python number);  dout/dx = p x^(p-1), and 0 everywhere for p = 0
+
+    No exponent tensor, no log and no saved output: `x ** 2` saves x only.
+    """
+
+    @staticmethod
+    def forward(ctx, x, exponent=1.0):
+        ctx.exponent = exponent
+        ctx.save_for_backward(x)
+        if x.dtype.kind == "b":  # numpy's bool ** 2 is int8; PyTorch's is int64 (the table's)
+            x = x.astype(result_dtype([x], [scalar_dtype(exponent)]))
+        return x ** exponent
+
+    @staticmethod
+    def backward(ctx, g):
+        p, x = ctx.exponent, ctx.saved_tensors[0]
+        if p == 0:
+            return np.zeros_like(g)
+        if p == 1:
+            return g
+        if p == 2:
+            return g * (2 * x)
+        return g * (p * x ** (p - 1))
 
 
 # ------------------------------------------------------------------------------------- matmul
@@ -127,6 +176,8 @@ class MatMul(Function):
     is removed again from the gradient. Broadcast batch axes are summed by the engine.
     """
 
+    promote_from = 0
+
     @staticmethod
     def forward(ctx, x, y):
         if x.ndim == 0 or y.ndim == 0:
@@ -139,26 +190,30 @@ class MatMul(Function):
                              f"axis of the first must equal the "
                              f"{'only' if y.ndim == 1 else 'second-to-last'} axis of the second)"
                              ) from None
-        ctx.save_for_backward(x, y)
+        need_x, need_y = ctx.needs_input_grad  # dx needs y, dy needs x
+        ctx.save_for_backward(x if need_y else None, y if need_x else None)
+        ctx.ndims = (x.ndim, y.ndim)
         return out
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        x2 = x[None, :] if x.ndim == 1 else x
-        y2 = y[:, None] if y.ndim == 1 else y
-        g2 = g
-        if y.ndim == 1:
-            g2 = g2[..., None]
-        if x.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+        x_ndim, y_ndim = ctx.ndims
+        if y_ndim == 1:
+            g = g[..., None]
+        if x_ndim == 1:
+            g = np.expand_dims(g, -2)
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            gx = np.matmul(g2, np.swapaxes(y2, -1, -2))
-            gx = gx[..., 0, :] if x.ndim == 1 else gx
+            gx = np.matmul(g, np.swapaxes(y[:, None] if y_ndim == 1 else y, -1, -2))
+            gx = gx[..., 0, :] if x_ndim == 1 else gx
         if ctx.needs_input_grad[1]:
-            gy = np.matmul(np.swapaxes(x2, -1, -2), g2)
-            gy = gy[..., 0] if y.ndim == 1 else gy
+            x2 = x[None, :] if x_ndim == 1 else x
+            if y_ndim <= 2 and x2.ndim > 2:  # one y for every batch: one matmul over all rows
+                gy = x2.reshape(-1, x2.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+            else:
+                gy = np.matmul(np.swapaxes(x2, -1, -2), g)
+            gy = gy[..., 0] if y_ndim == 1 else gy
         return gx, gy
 
 
@@ -169,6 +224,8 @@ class Addmm(Function):
     One node for the recurrence's `xp_t + h Wᵀ` instead of two (PyTorch's addmm).
     """
 
+    promote_from, n_ary = 0, True
+
     @staticmethod
     def forward(ctx, c, x, y):
         if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[0]:
@@ -176,7 +233,8 @@ class Addmm(Function):
                              f"{x.shape} and {y.shape}")
         out = np.matmul(x, y)
         out += c
-        ctx.save_for_backward(x, y)
+        _, need_x, need_y = ctx.needs_input_grad
+        ctx.save_for_backward(x if need_y else None, y if need_x else None)
         return out
 
     @staticmethod
@@ -343,14 +401,17 @@ class Mean(Function):
         ctx.axes = _normalize_axis(axis, x.ndim, "mean")
         ctx.keepdims = keepdims
         ctx.shape = x.shape
-        if x.size == 0:
-            raise ValueError(f"mean: cannot take the mean of an empty tensor of shape {x.shape}")
+        ctx.n = math.prod(x.shape[a] for a in ctx.axes)
+        if ctx.n == 0:  # the mean of nothing is nan, as in PyTorch (and without numpy's warning)
+            total = np.asarray(x.sum(axis=ctx.axes, keepdims=keepdims))
+            return np.full(total.shape, np.nan, x.dtype if x.dtype.kind == "f" else np.float64)
         return np.asarray(x.mean(axis=ctx.axes, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, g):
-        n = int(np.prod([ctx.shape[a] for a in ctx.axes]))
-        return _expand_reduced(g / n, ctx.axes, ctx.keepdims, ctx.shape)
+        if ctx.n == 0:  # x has no elements: its gradient is an empty array
+            return np.zeros(ctx.shape, dtype=g.dtype)
+        return _expand_reduced(g / ctx.n, ctx.axes, ctx.keepdims, ctx.shape)
 
 
 @register
@@ -364,8 +425,11 @@ class Max(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _normalize_axis(axis, x.ndim, "max")
-        if x.size == 0:
-            raise ValueError(f"max: cannot reduce an empty tensor of shape {x.shape}")
+        empty = [a for a in axes if x.shape[a] == 0]
+        if empty:  # an empty tensor is fine as long as every reduced axis has elements
+            raise ValueError(f"max: cannot reduce over the empty axis {empty[0]} (size 0) of a "
+                             f"tensor of shape {x.shape}: the max of no elements is undefined; "
+                             f"reduce over axes that have elements")
         out = x.max(axis=axes, keepdims=True)
         ctx.axes, ctx.keepdims = axes, keepdims
         ctx.save_for_backward(x, out)
@@ -456,6 +520,8 @@ class GetItem(Function):
 class Stack(Function):
     """out = stack(xs, axis);  dx_i = g taken at position i along axis"""
 
+    promote_from, n_ary = 0, True
+
     @staticmethod
     def forward(ctx, *xs, axis=0):
         try:
@@ -475,6 +541,8 @@ class Stack(Function):
 @register
 class Cat(Function):
     """out = concatenate(xs, axis);  dx_i = the slice of g that x_i filled"""
+
+    promote_from, n_ary = 0, True
 
     @staticmethod
     def forward(ctx, *xs, axis=0):
@@ -524,6 +592,8 @@ class Unbind(Function):
 @register
 class Where(Function):
     """out = where(cond, x, y);  dx = g where cond, dy = g where not cond (cond gets none)"""
+
+    promote_from = 1
 
     @staticmethod
     def forward(ctx, cond, x, y):

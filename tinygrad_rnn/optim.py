@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .autograd import mark_modified
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "Adagrad"]
@@ -60,10 +61,15 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
-        """Update every parameter that has a gradient, in place."""
+        """Update every parameter that has a gradient, in place.
+
+        Like every in-place change, a step bumps each updated parameter's version, so a graph
+        that saved the old values (a retained graph) refuses to backward through them again.
+        """
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
-                self._update(p.data, p.grad, state)
+                self._update(p._data, p.grad, state)
+                mark_modified(p)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
-from .autograd import Function, run_backward
+from . import inplace, ops
+from .autograd import Function, mark_modified, run_backward
 
 _FLOATS = (np.float16, np.float32, np.float64)
 
@@ -48,14 +48,15 @@ class Tensor:
     op and gradient. Integer data becomes float64 when requires_grad=True.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_index", "_hooks", "name",
-                 "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_index", "_hooks", "name",
+                 "_version", "__weakref__")
     # numpy must not take over `ndarray * tensor` (it would build an object array of tensors):
     # with this, numpy returns NotImplemented and Python calls our reflected operator.
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self.data = _to_array(data, dtype, requires_grad)
+        self._data = _to_array(data, dtype, requires_grad)
+        self._version = 0
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self._ctx: Function | None = None
@@ -67,7 +68,8 @@ class Tensor:
     def _wrap(cls, array: np.ndarray, ctx: Function | None, index: int) -> Tensor:
         """Fast constructor for op results: no copy, no validation."""
         t = cls.__new__(cls)
-        t.data = array if type(array) is np.ndarray else np.asarray(array)
+        t._data = array if type(array) is np.ndarray else np.asarray(array)
+        t._version = 0
         t.grad = None
         t.requires_grad = ctx is not None
         t._ctx = ctx
@@ -78,20 +80,37 @@ class Tensor:
 
     # ------------------------------------------------------------------------------ properties
     @property
+    def data(self) -> np.ndarray:
+        """The numpy array. Assigning to it counts as an in-place change (bumps `_version`)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        array = value._data if isinstance(value, Tensor) else np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor.data: data must be numeric (bool, int or float), got dtype "
+                            f"{array.dtype}")
+        if self.requires_grad and array.dtype.kind != "f":
+            raise TypeError(f"Tensor.data: a tensor that requires grad needs floating-point "
+                            f"data, got dtype {array.dtype}")
+        old, self._data = self._data, array
+        mark_modified(self, replaced=old)
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def is_leaf(self) -> bool:
@@ -146,14 +165,46 @@ class Tensor:
             extra += ", requires_grad=True"
         return f"Tensor({body}{extra})"
 
+    # ------------------------------------------------------- conversions (PyTorch's rules)
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
-        return bool(self.data)
+        if self._data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous "
+                             f"(only a one-element tensor has one); use .any() or .all() on "
+                             f"the data")
+        return bool(self._data.item())
+
+    def __float__(self) -> float:
+        return float(_one_element(self, "float"))
+
+    def __int__(self) -> int:
+        return int(_one_element(self, "int"))
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "biu" or self._data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an "
+                            f"index, got a {self.dtype} tensor of shape {self.shape}")
+        return int(self._data.item())
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """`np.asarray(t)` is `t.data` itself (numpy 2's protocol: copy=True copies, copy=False
+        refuses to)."""
+        data = self._data
+        if dtype is not None and np.dtype(dtype) != data.dtype:
+            if copy is False:
+                raise ValueError(f"__array__: converting a {data.dtype} tensor to {dtype} needs "
+                                 f"a copy, but copy=False")
+            return data.astype(dtype)
+        return data.copy() if copy else data
 
     # ---------------------------------------------------------------------------- autograd
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires a gradient."""
+    def backward(self, grad: Any = None, retain_graph: bool = False,
+                 keep_node_grads: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires a gradient.
+
+        retain_graph: keep the saved values so backward can run through the graph again.
+        keep_node_grads: every node of the graph keeps the gradients that passed through it,
+        for `viz.draw`/`viz.trace` (costs memory: an RNN keeps T per-step pieces of ∂E/∂W).
+        """
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no graph "
                                "(was it created under no_grad(), or from inputs that do not "
@@ -169,7 +220,7 @@ class Tensor:
                 raise RuntimeError(f"backward: grad has shape {grad.shape} but the tensor has "
                                    f"shape {self.shape}")
             grad = grad.astype(self.dtype, copy=False)
-        run_backward(self, grad, retain_graph)
+        run_backward(self, grad, retain_graph, keep_node_grads)
 
     def register_hook(self, hook: Callable[[np.ndarray], Any]) -> Callable[[], None]:
         """Call `hook(grad)` when this tensor's gradient is computed; a returned array replaces
@@ -221,6 +272,9 @@ class Tensor:
         return ops.Div.apply(other, self)
 
     def __pow__(self, other: Any) -> Tensor:
+        if isinstance(other, (int, float, np.integer, np.floating)):  # a Python number
+            exponent = other.item() if isinstance(other, np.generic) else other
+            return ops.PowScalar.apply(self, exponent=exponent)
         return ops.Pow.apply(self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
@@ -235,6 +289,44 @@ class Tensor:
     def __rmatmul__(self, other: Any) -> Tensor:
         return ops.MatMul.apply(other, self)
 
+    # ------------------------------------------------------------------ in-place (PyTorch's)
+    # Each updates this tensor's own buffer and bumps its version (see inplace.py).
+    def __iadd__(self, other: Any) -> Tensor:
+        return inplace.update(self, np.add, other, "+=")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return inplace.update(self, np.subtract, other, "-=")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return inplace.update(self, np.multiply, other, "*=")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return inplace.update(self, np.true_divide, other, "/=")
+
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        """self += alpha * other, in place."""
+        return inplace.update(self, np.add, other, "add_", alpha)
+
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        """self -= alpha * other, in place."""
+        return inplace.update(self, np.subtract, other, "sub_", alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        return inplace.update(self, np.multiply, other, "mul_")
+
+    def div_(self, other: Any) -> Tensor:
+        return inplace.update(self, np.true_divide, other, "div_")
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy src's values into this tensor (broadcast to its shape, cast to its dtype)."""
+        return inplace.update(self, None, src, "copy_")
+
+    def fill_(self, value: Any) -> Tensor:
+        return inplace.update(self, None, value, "fill_")
+
+    def zero_(self) -> Tensor:
+        return inplace.update(self, None, 0, "zero_")
+
     # Comparisons give plain boolean tensors (no graph), as in PyTorch.
     def __lt__(self, other: Any) -> Tensor:
         return Tensor._wrap(self.data < _data(other), None, 0)
@@ -247,6 +339,18 @@ class Tensor:
 
     def __ge__(self, other: Any) -> Tensor:
         return Tensor._wrap(self.data >= _data(other), None, 0)
+
+    # `==` and `!=` are elementwise too, while hashing stays by identity (as in PyTorch), so
+    # tensors still work as dict keys and in sets; to find a tensor in a list, compare with `is`.
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if not isinstance(other, _COMPARABLE):
+            return NotImplemented  # Python then answers by identity: t == None is False
+        return Tensor._wrap(self._data == _data(other), None, 0)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if not isinstance(other, _COMPARABLE):
+            return NotImplemented
+        return Tensor._wrap(self._data != _data(other), None, 0)
 
     __hash__ = object.__hash__
 
@@ -273,7 +377,7 @@ class Tensor:
         return ops.Abs.apply(self)
 
     def sqrt(self) -> Tensor:
-        return ops.Pow.apply(self, 0.5)
+        return ops.PowScalar.apply(self, exponent=0.5)
 
     # ------------------------------------------------------------------------- reductions
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -325,6 +429,17 @@ class Tensor:
 
 def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+_COMPARABLE = (Tensor, np.ndarray, np.generic, bool, int, float, list, tuple)
+
+
+def _one_element(t: Tensor, what: str) -> Any:
+    """The Python number inside a one-element tensor (float(t), int(t))."""
+    if t._data.size != 1:
+        raise ValueError(f"{what}(): only a one-element tensor can be converted to a Python "
+                         f"scalar, got a tensor of shape {t.shape} ({t.size} elements)")
+    return t._data.item()
 
 
 def _plain_index(index: Any) -> Any:

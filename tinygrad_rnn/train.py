@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import record_grads
 from .nn.module import Module
 from .nn.utils import clip_grad_norm_
 from .tensor import Tensor
@@ -101,8 +100,7 @@ def tbptt(model: Module, inputs: Any, targets: Any, loss_fn: Callable[[Tensor, A
             optimizer.zero_grad()
         outputs, state = model(x[start:stop], detach_state(state))
         loss = loss_fn(outputs, y[start:stop])
-        with record_grads(False):  # nothing draws these graphs: don't keep node gradients
-            loss.backward()
+        loss.backward()
         result.losses.append(float(loss.item()))
         if clip is not None:
             result.grad_norms.append(clip_grad_norm_(params, clip))

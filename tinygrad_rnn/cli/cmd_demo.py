@@ -109,6 +109,7 @@ def _train(a: argparse.Namespace, checkpoint: Path) -> tuple[Trainer | None, Any
     settings = Settings(epochs, args["batch"], args["chunk"], args["clip"], 0)
     trainer = Trainer(task, model, optimizer_for(args, model), settings, config, checkpoint,
                       a.seed)
+    trainer.force = a.force
     print("tinygrad-rnn demo: the notes' RNN  h_t = tanh(U x_t + W h_{t-1} + b),  "
           "y_t = V h_t + c,  E = 1/2 sum_t ||y_t - g_t||^2")
     n_test = task.raw.size - task.n_train
@@ -161,7 +162,7 @@ def _graphs(model: Any, task: Any, files: dict[str, Path]) -> dict[str, Path]:
         x, g = _window(task, task.n_train - T, T)
         ys, _ = model(Tensor(x))
         E = F.squared_error(ys, g)
-        E.backward()
+        E.backward(keep_node_grads=True)  # keep every node's gradient for the picture
         picture = viz.draw(E, params=model, view=view, title=(
             f"the trained RNN unrolled over {T} months · {view} view · fill: |dE/dnode|"))
         model.zero_grad()

@@ -13,25 +13,24 @@ from __future__ import annotations
 import contextlib
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..autograd import AnomalyError, record_grads
-from ..checkpoint import Checkpoint, save_checkpoint
+from ..autograd import AnomalyError
+from ..checkpoint import Checkpoint, CheckpointError, save_checkpoint
+from ..io import FileIdentity
 from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor
 from ..train import detach_state
+from .checks import check_restored
 from .errors import EXIT_FAILURE, CLIError
 from .models import state_from_arrays, state_to_arrays
 from .progress import ProgressBar
 from .tasks import chunk_plan, index_batches
-
-# Test hook: functions called as hook(step) after every completed step (e.g. to send SIGINT).
-AFTER_STEP: list[Callable[[int], None]] = []
 
 
 @dataclass
@@ -41,7 +40,7 @@ class Settings:
     chunk: int
     clip: float  # 0: no clipping (the norm is still measured and shown)
     checkpoint_every: int  # 0: only at the end and on Ctrl-C
-    max_steps: int | None = None
+    max_steps: int | None = None  # the target in steps; None: epochs × chunks per epoch
 
 
 @dataclass
@@ -89,17 +88,24 @@ class Trainer:
         self.rng = np.random.default_rng(seed)
         self.carry: Any = None
         self._batches: dict[int, list] = {}
-        self.history: list[tuple[int, float, float]] = []
+        # What may be replaced at `path`: the file this run wrote (or resumed from) last, or
+        # anything with force; with neither, the first save must create the file.
+        self.written: FileIdentity | None = None
+        self.force = False
 
     # --------------------------------------------------------------------------- state
     def train_state(self) -> dict[str, Any]:
         return {"step": self.step, "offset": self.offset, "offset_epoch": self.offset_epoch,
                 "rng": self.rng.bit_generator.state, "carry": state_to_arrays(self.carry),
-                "n_chunks": self.n_chunks}
+                "n_chunks": self.n_chunks, "total": self.total}
 
     def restore(self, ckpt: Checkpoint) -> None:
         """Continue from a checkpoint: parameters, optimizer, counters, RNG, carried state."""
         t = ckpt.train
+        try:
+            check_restored(t, self.s.chunk, ckpt.optimizer, self.optimizer.state_dict())
+        except CheckpointError as e:
+            raise CLIError(f"the checkpoint is refused: {e}") from None
         try:
             self.model.load_state_dict(ckpt.model)
             self.optimizer.load_state_dict(ckpt.optimizer)
@@ -109,8 +115,12 @@ class Trainer:
             self.carry = state_from_arrays(t["carry"])
         except (KeyError, TypeError, ValueError) as e:
             raise CLIError(f"the checkpoint does not fit this model or run: {e}") from None
-        if int(t.get("n_chunks", self.n_chunks)) != self.n_chunks:
+        if t.get("n_chunks", self.n_chunks) != self.n_chunks:
             raise CLIError("the checkpoint was written with a different --batch/--chunk layout")
+        if self.step > self.total:
+            raise CLIError(f"the checkpoint is already at step {self.step}, past the target of "
+                           f"{self.total} steps; ask for more with --steps N or --epochs E "
+                           "(both count from the start of the run)")
 
     def save(self, path: Path | None = None) -> Path | None:
         target = path or self.path
@@ -119,7 +129,13 @@ class Trainer:
         ckpt = Checkpoint(self.config, self.model.state_dict(), self.optimizer.state_dict(),
                           self.train_state())
         try:
-            save_checkpoint(target, ckpt)
+            first = self.written is None
+            self.written = save_checkpoint(target, ckpt, exclusive=first and not self.force,
+                                           replaces=None if self.force else self.written)
+        except FileExistsError:
+            raise CLIError(f"{target} was created or changed by someone else while this run "
+                           f"trained; it is left as it is and step {self.step} is not saved "
+                           "(pass --force to overwrite it)", EXIT_FAILURE) from None
         except OSError as e:
             raise CLIError(f"could not write the checkpoint {target} at step {self.step}: "
                            f"{e.strerror or e} (an earlier checkpoint there is left intact)",
@@ -148,8 +164,7 @@ class Trainer:
         value = float(loss.item())
         if not np.isfinite(value):
             raise self._diverged(f"the loss became {value}")
-        with record_grads(False):  # the training graph is never drawn
-            loss.backward()
+        loss.backward()
         norm = clip_grad_norm_(self.params, self.s.clip if self.s.clip > 0 else float("inf"))
         if not np.isfinite(norm):
             finite = all(np.all(np.isfinite(p.grad)) for p in self.params if p.grad is not None)
@@ -182,8 +197,6 @@ class Trainer:
                 every = self.s.checkpoint_every
                 if every and self.step % every == 0 and self.step < self.total:
                     self.save()
-                for hook in AFTER_STEP:
-                    hook(self.step)
         if bar:
             bar.close()
         self.save()

@@ -177,6 +177,20 @@ def _pow(draw: Callable) -> OpCase:
     return OpCase((draw(st.sampled_from([0.5, 2.0])), x), {})
 
 
+@register_op_inputs("PowScalar")
+@st.composite
+def _pow_scalar(draw: Callable) -> OpCase:
+    """A Python-number exponent: integers take any base (negative ones a base off the pole 0),
+    fractional ones a positive base; 0 checks that the gradient is exactly zero."""
+    exponent = draw(st.sampled_from([0, 1, 2, 3, -1, -2, 0.5, -1.5, 2.5, True]))
+    x = draw(arrays(shapes()))
+    if isinstance(exponent, float):
+        x = positive(x)
+    elif exponent < 0:
+        x = away_from_zero(x, 0.5)
+    return OpCase((x,), {"exponent": exponent})
+
+
 @register_op_inputs("MatMul")
 @st.composite
 def _matmul(draw: Callable) -> OpCase:

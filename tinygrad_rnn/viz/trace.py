@@ -3,7 +3,9 @@
 A `Graph` has one `Node` per graph node (`Function`) and per leaf tensor, and one `Edge` per
 (parent tensor -> consuming op) pair. After `backward` every op node knows the gradient that
 arrived at its output (`Function.out_grad`) and every edge the gradient that flowed along it
-(`Function.in_grads`); before backward both are missing, which is its own state, not zero.
+(`Function.in_grads`), both kept by `loss.backward(keep_node_grads=True)`; before backward
+both are missing, which is its own state, not zero. A graph whose backward ran without
+keeping them cannot be traced (a clear error, never "not computed yet").
 Node ids are assigned in breadth-first order from the root, so the same graph gives the same ids.
 """
 
@@ -223,6 +225,12 @@ def _op_node(fn: Any, node_id: str) -> Node:
                 combine(GradStat.of(g) for g in outs), None, fn.n_outputs, fn)
 
 
+_NOT_KEPT = ("trace: backward already ran through this graph ({op} and the rest) without keeping "
+             "the gradients of its nodes, so they cannot be drawn. Run the forward again and "
+             "call loss.backward(keep_node_grads=True) before viz.draw / viz.trace (or draw "
+             "before any backward to see the graph without gradients).")
+
+
 def trace(tensor: Tensor, params: Any = None) -> Graph:
     """The graph behind `tensor` as a `Graph`, walked breadth-first with an explicit queue.
 
@@ -237,6 +245,8 @@ def trace(tensor: Tensor, params: Any = None) -> Graph:
     walk.record_value(tensor)
     while walk.queue:
         fn = walk.queue.popleft()
+        if fn.grads_kept is False:
+            raise RuntimeError(_NOT_KEPT.format(op=fn.name))
         dst = walk.ids[id(fn)]
         in_grads = fn.in_grads or ()
         for slot, parent in enumerate(fn.parents):
