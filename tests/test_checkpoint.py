@@ -23,7 +23,8 @@ from tinygrad_rnn.checkpoint import (
     save_checkpoint,
     unflatten_state,
 )
-from tinygrad_rnn.cli import main, trainer
+from tinygrad_rnn.cli import main
+from tinygrad_rnn.cli.trainer import Trainer
 
 SMALL = ["--hidden", "4", "--chunk", "8", "--batch", "2", "--quiet", "--checkpoint-every", "3"]
 
@@ -162,40 +163,67 @@ def _final_state(path: Path) -> tuple[dict, dict]:
     return ckpt.model, optimizer
 
 
-@pytest.mark.parametrize("model", ["rnn", "lstm"])
-def test_stopped_then_resumed_run_equals_uninterrupted_run_bit_for_bit(tmp_path, model, capsys):
-    args = ["train", *SMALL, "--model", model, "--epochs", "3", "--seed", "5"]
-    full, part = tmp_path / "full.npz", tmp_path / "part.npz"
+def _press_ctrl_c_after(monkeypatch, step: int) -> None:
+    """Send SIGINT to this process right after training step `step` completes."""
+    original = Trainer.train_step
+
+    def train_step(self):
+        result = original(self)
+        if self.step == step:
+            os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(Trainer, "train_step", train_step)
+
+
+@pytest.mark.parametrize("model", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "adagrad"])
+def test_ctrl_c_then_the_printed_hint_ends_bit_identical_to_an_uninterrupted_run(
+        tmp_path, monkeypatch, capsys, model, optimizer):
+    args = ["train", *SMALL, "--model", model, "--optimizer", optimizer, "--steps", "9",
+            "--seed", "5"]
+    full, cut = tmp_path / "full.npz", tmp_path / "cut.npz"
     assert main([*args, "--checkpoint", str(full)]) == 0
-    assert main([*args, "--steps", "7", "--checkpoint", str(part)]) == 0
-    assert load_checkpoint(part).train["step"] == 7
-    assert main(["train", "--resume", str(part), "--quiet"]) == 0
-    assert "resuming at step 7" in capsys.readouterr().err
-    (params_a, opt_a), (params_b, opt_b) = _final_state(full), _final_state(part)
-    assert load_checkpoint(part).train["step"] == load_checkpoint(full).train["step"]
+    with monkeypatch.context() as m:
+        _press_ctrl_c_after(m, 4)
+        assert main([*args, "--checkpoint", str(cut)]) == 130
+    out = capsys.readouterr().out
+    assert "interrupted at step 4" in out and load_checkpoint(cut).train["step"] == 4
+    hint = out.split("resume with: ")[1].split()
+    assert hint[:3] == ["tinygrad-rnn", "train", "--resume"], out
+    assert main([*hint[1:], "--quiet"]) == 0  # the hint, as printed: no --steps
+    assert "resuming at step 4/9" in capsys.readouterr().err
+    assert load_checkpoint(cut).train["step"] == 9
+    (params_a, opt_a), (params_b, opt_b) = _final_state(full), _final_state(cut)
     _same_arrays(params_a, params_b)
     _same_arrays(opt_a, opt_b)
 
 
-def test_ctrl_c_saves_a_checkpoint_exits_130_and_resume_is_exact(tmp_path, monkeypatch, capsys):
+def test_steps_then_resume_with_a_larger_target_equals_one_run(tmp_path, capsys):
     args = ["train", *SMALL, "--epochs", "3", "--seed", "2"]
-    full, cut = tmp_path / "full.npz", tmp_path / "cut.npz"
+    full, part = tmp_path / "full.npz", tmp_path / "part.npz"
     assert main([*args, "--checkpoint", str(full)]) == 0
+    assert main([*args, "--steps", "7", "--checkpoint", str(part)]) == 0
+    assert main(["train", "--resume", str(part), "--quiet"]) == 0  # its target: 7, done
+    assert load_checkpoint(part).train["step"] == 7
+    assert main(["train", "--resume", str(part), "--epochs", "3", "--quiet"]) == 0
+    assert load_checkpoint(part).train["step"] == load_checkpoint(full).train["step"]
+    _same_arrays(_final_state(full)[0], _final_state(part)[0])
+    _same_arrays(_final_state(full)[1], _final_state(part)[1])
 
-    def press_ctrl_c(step: int) -> None:
-        if step == 5:
-            os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(trainer, "AFTER_STEP", [press_ctrl_c])
+def test_a_target_below_the_step_reached_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "c.npz"
+    assert main(["train", *SMALL, "--steps", "5", "--checkpoint", str(path)]) == 0
+    before = path.read_bytes()
     capsys.readouterr()
-    assert main([*args, "--checkpoint", str(cut)]) == 130
-    out = capsys.readouterr().out
-    assert "interrupted at step 5" in out and f"--resume {cut}" in out
-    assert load_checkpoint(cut).train["step"] == 5
-    monkeypatch.setattr(trainer, "AFTER_STEP", [])
-    assert main(["train", "--resume", str(cut), "--quiet"]) == 0
-    _same_arrays(_final_state(full)[0], _final_state(cut)[0])
-    _same_arrays(_final_state(full)[1], _final_state(cut)[1])
+    code = main(["train", "--resume", str(path), "--quiet", "--steps", "3"])
+    assert_one_line_error(code, capsys.readouterr().err, 2, "already at step 5",
+                          "past the target of 3")
+    assert path.read_bytes() == before
+    # --epochs is a total too: one epoch here is 36 chunks, so --epochs 1 trains on to 36
+    assert main(["train", "--resume", str(path), "--quiet", "--epochs", "1"]) == 0
+    assert load_checkpoint(path).train["step"] == 36
 
 
 def test_resume_may_extend_epochs_but_refuses_changed_settings(tmp_path, capsys):
@@ -228,7 +256,11 @@ def test_checkpoint_whose_shapes_do_not_match_its_model_is_refused(tmp_path, cap
     meta["config"]["model"]["hidden_size"] = 6  # the arrays still have H = 4
     io.save_npz(ckpt, arrays, meta)
     code, _, err = run(capsys, "train", "--resume", str(ckpt))
-    assert_one_line_error(code, err, 2, "does not match the model", "W", "(6, 6)")
+    assert_one_line_error(code, err, 2, "model description disagrees with its settings")
+    meta["config"]["args"]["hidden"] = 6
+    io.save_npz(ckpt, arrays, meta)
+    code, _, err = run(capsys, "train", "--resume", str(ckpt))
+    assert_one_line_error(code, err, 2, "(4, ", "but the model it describes needs float (6, ")
 
 
 def test_sample_refuses_a_series_checkpoint(tmp_path, capsys):
@@ -245,5 +277,22 @@ def test_resume_refuses_data_that_changed(tmp_path, capsys):
     assert run(capsys, "train", "--csv", str(csv), "--column", "v", *SMALL, "--steps", "1",
                "--checkpoint", str(ckpt))[0] == 0
     csv.write_text("v\n" + "".join(f"{np.cos(i / 3):.3f}\n" for i in range(80)))
-    code, _, err = run(capsys, "train", "--resume", str(ckpt))
+    code, _, err = run(capsys, "train", "--resume", str(ckpt), "--csv", str(csv))
     assert_one_line_error(code, err, 2, "changed since the checkpoint")
+
+
+def test_resume_never_opens_a_path_stored_in_the_checkpoint(tmp_path, capsys):
+    csv = tmp_path / "d.csv"
+    csv.write_text("v\n" + "".join(f"{np.sin(i / 3):.3f}\n" for i in range(80)))
+    ckpt = tmp_path / "c.npz"
+    assert run(capsys, "train", "--csv", str(csv), "--column", "v", *SMALL, "--steps", "1",
+               "--checkpoint", str(ckpt))[0] == 0
+    arrays, meta = io.load_npz(ckpt)
+    meta["config"]["task"]["source"]["path"] = "/etc/passwd"  # a hostile checkpoint
+    io.save_npz(ckpt, arrays, meta)
+    code, _, err = run(capsys, "train", "--resume", str(ckpt))
+    assert_one_line_error(code, err, 2, "name it again with --csv FILE")
+    assert "passwd" not in err and "root" not in err
+    code, _, err = run(capsys, "train", "--resume", str(ckpt), "--csv", str(csv), "--quiet",
+                       "--steps", "2")
+    assert code == 0, err

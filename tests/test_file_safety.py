@@ -190,3 +190,160 @@ def test_deeply_nested_metadata_is_a_clear_error(tmp_path):
         tio.load_npz(path)
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         load_checkpoint(path)
+
+
+# ------------------------------------------------------------ hostile checkpoints, end to end
+SMALL = ["--hidden", "4", "--chunk", "8", "--batch", "2", "--quiet", "--checkpoint-every", "0"]
+
+
+@pytest.fixture(scope="module")
+def good_checkpoint(tmp_path_factory) -> Path:
+    from tinygrad_rnn.cli import main
+
+    path = tmp_path_factory.mktemp("good") / "c.npz"
+    assert main(["train", *SMALL, "--model", "lstm", "--steps", "2", "--checkpoint",
+                 str(path)]) == 0
+    return path
+
+
+def _args(meta, **values):
+    meta["config"]["args"].update(values)
+
+
+def _array(arrays, name, value):
+    arrays[name] = value
+
+
+def _optim(meta, key, value):
+    meta["optimizer"]["__dict__"] = [[k, value if k == key else v]
+                                     for k, v in meta["optimizer"]["__dict__"]]
+
+
+def _carry(arrays, meta, value):
+    name = next(v["__tuple__"][0]["__array__"] for k, v in meta["train"]["__dict__"]
+                if k == "carry")
+    arrays[name] = value
+
+
+HOSTILE = {
+    "batch 0": (lambda a, m: _args(m, batch=0), "--batch must be a positive integer"),
+    "negative lr": (lambda a, m: _args(m, lr=-1.0), "--lr must be a positive finite"),
+    "non-numeric clip": (lambda a, m: _args(m, clip="big"), "--clip is 'big', not a number"),
+    "huge hidden": (lambda a, m: (_args(m, hidden=10**9),
+                                  m["config"]["model"].update(hidden_size=10**9)),
+                    "needs about"),
+    "string array": (lambda a, m: _array(a, "model/V", np.array([["x"] * 4])), "<U1"),
+    "complex array": (lambda a, m: _array(a, "model/V", np.ones((1, 4), complex)),
+                      "complex128"),
+    "wrong shape": (lambda a, m: _array(a, "model/c", np.ones(3)), "needs float (1,)"),
+    "carried state": (lambda a, m: _carry(a, m, np.ones((5, 4))), "needs float (2, 4)"),
+    "optimizer lr": (lambda a, m: _optim(m, "lr", -5.0), "optimizer's lr is -5.0"),
+    "optimizer step": (lambda a, m: _optim(m, "state.0.step", "x"), "counter 'state.0.step'"),
+    "unknown array": (lambda a, m: _array(a, "train/99", np.ones(2)), "unexpected array"),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_values_in_a_checkpoint_give_one_clear_line_and_exit_2(good_checkpoint, tmp_path,
+                                                                       capsys, name):
+    from tinygrad_rnn.cli import main
+
+    arrays, meta = tio.load_npz(good_checkpoint)
+    edit, message = HOSTILE[name]
+    edit(arrays, meta)
+    path = tmp_path / "hostile.npz"
+    tio.save_npz(path, arrays, meta)
+    capsys.readouterr()
+    code = main(["train", "--resume", str(path), "--quiet", "--steps", "3"])
+    err = capsys.readouterr().err
+    assert code == 2 and "this is a bug" not in err and err.count("\n") == 1, err
+    assert message in err, err
+
+
+def test_a_checkpoint_with_a_huge_member_is_refused_before_it_is_decompressed(good_checkpoint,
+                                                                              tmp_path, capsys):
+    from tinygrad_rnn.cli import main
+
+    arrays, meta = tio.load_npz(good_checkpoint)
+    arrays["model/V"] = np.zeros((2000, 4000))  # 64 MB of zeros: a small file
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for key, value in {**arrays, tio.METADATA_KEY: np.frombuffer(
+                __import__("json").dumps(meta).encode(), dtype=np.uint8)}.items():
+            buf = stdio.BytesIO()
+            np.save(buf, value)
+            z.writestr(key + ".npy", buf.getvalue())
+    assert path.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        code = main(["sample", str(path)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 2 and "(2000, 4000)" in capsys.readouterr().err
+    assert peak < 20_000_000, f"peak {peak} bytes"
+
+
+# ------------------------------------------------------------- the command line, end to end
+def _cli(capsys, *argv: str) -> tuple[int, str]:
+    from tinygrad_rnn.cli import main
+
+    capsys.readouterr()
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+def test_a_file_that_appears_while_training_is_not_overwritten(tmp_path, monkeypatch, capsys):
+    from tinygrad_rnn.cli.trainer import Trainer
+
+    path = tmp_path / "c.npz"
+    original = Trainer.train_step
+
+    def train_step(self):
+        if self.step == 2:
+            path.write_text("someone else's file")
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "train_step", train_step)
+    code, err = _cli(capsys, "train", *SMALL, "--steps", "4", "--checkpoint", str(path))
+    assert code == 1 and "created or changed by someone else" in err, err
+    assert path.read_text() == "someone else's file" and _temporaries(tmp_path) == []
+
+
+def test_a_second_run_on_the_same_checkpoint_fails_clearly(tmp_path, capsys):
+    path = tmp_path / "c.npz"
+    with tio.lock(path):  # what a first run holds while it trains
+        code, err = _cli(capsys, "train", *SMALL, "--steps", "2", "--checkpoint", str(path))
+    assert code == 2 and "another run is writing" in err, err
+    assert not path.exists()
+
+
+def test_concurrent_runs_on_one_path_leave_one_whole_checkpoint(tmp_path):
+    path = tmp_path / "c.npz"
+    argv = [sys.executable, "-m", "tinygrad_rnn", "train", *SMALL, "--steps", "60",
+            "--checkpoint", str(path)]
+    runs = [subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    results = [(r.wait(timeout=120), r.stderr.read()) for r in runs]
+    codes = sorted(code for code, _ in results)
+    assert codes[0] == 0 and codes[1] != 0, results
+    failed = next(err for code, err in results if code != 0)
+    assert "another run is writing" in failed or "created or changed by someone else" in failed \
+        or "already exists" in failed, failed
+    assert load_checkpoint(path).train["step"] == 60
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--checkpoint", ""], "--checkpoint is empty"),
+    (["--checkpoint", "/proc/x.npz"], "cannot write in the folder /proc"),
+    (["--checkpoint", "/dev/null", "--force"], "only replaces regular files"),
+    (["--optimizer", "adam", "--momentum", "0.9"], "--momentum only applies to --optimizer sgd"),
+    (["--hidden", "99999999999999999999"], "needs about"),
+    (["--text-file", "/dev/zero"], "not a regular file"),
+    (["--csv", "/dev/zero", "--column", "0"], "not a regular file"),
+])
+def test_unusable_outputs_and_inputs_are_refused_before_training(capsys, argv, message):
+    code, err = _cli(capsys, "train", *SMALL, "--steps", "1", *argv)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    if "--hidden" in argv:  # a new run: no checkpoint to blame
+        assert "checkpoint" not in err, err

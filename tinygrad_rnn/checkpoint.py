@@ -117,7 +117,10 @@ def load_checkpoint(path: str | os.PathLike,
             meta = npz.metadata
             _check_format(label, meta)
             if check is not None:
-                check(meta, dict(npz.members))
+                try:
+                    check(meta, dict(npz.members))
+                except CheckpointError as e:
+                    raise CheckpointError(f"{label} is refused: {e}") from None
             arrays = {key: npz.read(key) for key in npz.members}
     except CheckpointError:
         raise

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 from .. import data
+from ..io import identity, lock
 from .anomaly import cli_detect_anomaly
 from .errors import (
     EXIT_INTERRUPTED,
@@ -21,7 +23,8 @@ from .errors import (
     positive_int,
     writable,
 )
-from .models import MODELS, NONLINEARITIES, OPTIMIZERS
+from .models import MODELS, NONLINEARITIES, OPTIMIZERS, check_sizes
+from .progress import plural
 from .runs import (
     load_model,
     make_config,
@@ -61,8 +64,12 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lr", type=positive_float, help="learning rate (adam/sgd 0.01, adagrad 0.1)")
     g.add_argument("--momentum", type=nonnegative_float, help="SGD momentum (0)")
     g.add_argument("--clip", type=nonnegative_float, help="clip the gradient norm (1.0; 0 = off)")
-    g.add_argument("--epochs", type=positive_int, help="passes over the training data (20; text 1)")
-    g.add_argument("--steps", type=positive_int, help="stop after this many steps in total")
+    g.add_argument("--epochs", type=positive_int,
+                   help="passes over the training data in total, counted from step 0 (20; text "
+                        "1)")
+    g.add_argument("--steps", type=positive_int,
+                   help="the run's total steps, counted from step 0 (default: epochs × chunks "
+                        "per epoch; with --resume: the checkpoint's target)")
     g.add_argument("--seed", type=nonnegative_int, help="random seed (0)")
 
 
@@ -101,22 +108,32 @@ def _setup_new(a: argparse.Namespace) -> tuple[Any, dict, Path]:
     args = resolve_args(vars(a), text)
     if args["model"] != "rnn" and a.nonlinearity is not None:
         raise CLIError("--nonlinearity only applies to --model rnn")
+    if args["optimizer"] != "sgd" and a.momentum is not None:
+        raise CLIError(f"--momentum only applies to --optimizer sgd (not {args['optimizer']})")
+    path = writable(DEFAULT_CHECKPOINT if a.checkpoint is None else a.checkpoint, a.force,
+                    "--checkpoint")
     task = _task_from_args(a, args["test_fraction"])
-    path = writable(a.checkpoint or DEFAULT_CHECKPOINT, a.force, "--checkpoint")
     return task, args, path
 
 
 def _setup_resume(a: argparse.Namespace) -> tuple[Any, dict, Path, Any]:
-    if any(x is not None for x in (a.series, a.csv, a.text, a.text_file, a.column)):
-        raise CLIError("--resume continues the checkpoint's own task; drop --series/--csv/"
-                       "--column/--text/--text-file")
+    if a.series is not None or a.text is not None:
+        raise CLIError("--resume continues the checkpoint's own task; drop --series/--text")
     ckpt = open_checkpoint(a.resume)
     args = merge_resume_args(vars(a), ckpt.config["args"])
-    task = task_from_config(ckpt.config["task"])
-    path = Path(a.checkpoint) if a.checkpoint else Path(a.resume)
+    path = Path(a.checkpoint) if a.checkpoint is not None else Path(a.resume)
     if path.resolve() != Path(a.resume).resolve():
         path = writable(path, a.force, "--checkpoint")
+    task = task_from_config(ckpt.config["task"], a.csv, a.column, a.text_file)
     return task, args, path, ckpt
+
+
+def _target(a: argparse.Namespace, ckpt: Any) -> int | None:
+    """--steps, else the total that --epochs gives, else (resuming) the checkpoint's target."""
+    stored = ckpt.train.get("total") if ckpt else None
+    if a.steps is None and a.epochs is None and isinstance(stored, int) and stored > 0:
+        return stored
+    return a.steps
 
 
 def run(a: argparse.Namespace) -> int:
@@ -124,14 +141,28 @@ def run(a: argparse.Namespace) -> int:
         task, args, path, ckpt = _setup_resume(a)
     else:
         (task, args, path), ckpt = _setup_new(a), None
+    check_sizes(args["model"], task.input_size, args["hidden"], task.output_size,
+                args["batch"], args["chunk"])
+    try:
+        with lock(path):
+            return _train(a, task, args, path, ckpt)
+    except FileExistsError:
+        raise CLIError(f"another run is writing {path} right now; wait for it to finish or "
+                       "choose another --checkpoint") from None
+
+
+def _train(a: argparse.Namespace, task: Any, args: dict, path: Path, ckpt: Any) -> int:
     config = make_config(args, task)
     model = load_model(ckpt, a.resume) if ckpt else model_from_config(config, args["seed"])
     optimizer = optimizer_for(args, model)
     settings = Settings(args["epochs"], args["batch"], args["chunk"], args["clip"],
-                        a.checkpoint_every, a.steps)
+                        a.checkpoint_every, _target(a, ckpt))
     trainer = Trainer(task, model, optimizer, settings, config, path, args["seed"])
+    trainer.force = a.force
     if ckpt:
         trainer.restore(ckpt)
+        if path.resolve() == Path(a.resume).resolve():
+            trainer.written = identity(path)  # the file we resumed from may be replaced
     _announce(trainer, task, args, resumed=bool(ckpt))
     with cli_detect_anomaly(a.detect_anomaly):
         outcome = trainer.run(progress=not a.quiet)
@@ -140,20 +171,21 @@ def run(a: argparse.Namespace) -> int:
 
 def _announce(trainer: Trainer, task: Any, args: dict, resumed: bool) -> None:
     what = (f"{args['model']} (H={args['hidden']}) on {task.kind} {task.label}: "
-            f"{trainer.n_chunks} chunks of T={args['chunk']} x B={args['batch']} per epoch, "
+            f"{plural(trainer.n_chunks, 'chunk')} of T={args['chunk']} x B={args['batch']} per "
+            f"epoch, "
             f"{args['optimizer']} lr={args['lr']:g}, clip={args['clip']:g}")
     start = f"resuming at step {trainer.step}/{trainer.total}" if resumed else \
-        f"{trainer.total} steps"
+        plural(trainer.total, "step")
     print(f"training {what}; {start}", file=sys.stderr)
 
 
 def _report(trainer: Trainer, outcome: Any, task: Any, path: Path) -> int:
     if outcome.interrupted:
         print(f"interrupted at step {outcome.steps}/{outcome.total}; checkpoint saved to {path}")
-        print(f"resume with: tinygrad-rnn train --resume {path}")
+        print(f"resume with: tinygrad-rnn train --resume {shlex.quote(str(path))}")
         return EXIT_INTERRUPTED
     rate = (len(outcome.history) / outcome.seconds) if outcome.seconds > 0 else 0.0
-    print(f"trained {outcome.steps} steps ({len(outcome.history)} in this run, "
+    print(f"trained {plural(outcome.steps, 'step')} ({len(outcome.history)} in this run, "
           f"{outcome.seconds:.1f} s, {rate:.0f} steps/s)")
     if outcome.history:
         print(f"final training loss {outcome.history[-1][1]:.4g}, "

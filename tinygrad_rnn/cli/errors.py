@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,14 +106,26 @@ def output_dir(path: str | os.PathLike, what: str = "--out") -> Path:
 
 
 def writable(path: str | os.PathLike, force: bool, flag: str = "") -> Path:
-    """`path` may be written: it does not exist yet, or --force was given. Creates its folder."""
+    """`path` may be written: it does not exist yet, or --force was given and it is a regular
+    file. Creates its folder and checks that files can be created in it. (The writers check
+    again when they write: see io.atomic_write.)"""
+    if not os.fspath(path):
+        raise CLIError(f"{flag or 'the file name'} is empty; give a file name")
     target = Path(path)
     if target.is_dir():
         raise CLIError(f"{flag + ' ' if flag else ''}{target} is a directory; give a file name")
     if target.exists() and not force:
         raise CLIError(f"{target} already exists; pass --force to overwrite it"
                        f"{' or choose another ' + flag if flag else ''}")
-    output_dir(target.parent, f"the folder of {flag or 'the file'}")
+    if target.exists() and not target.is_file():
+        raise CLIError(f"{target} is not a regular file (a FIFO, socket or device); --force "
+                       "only replaces regular files")
+    folder = output_dir(target.parent, f"the folder of {flag or 'the file'}")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise CLIError(f"cannot write in the folder {folder}: {e.strerror or e}") from None
     return target
 
 

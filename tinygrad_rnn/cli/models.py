@@ -8,6 +8,7 @@ y_t = V h_t + c. "lstm" and "gru" put the same linear read-out y_t = V h_t + c o
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -58,14 +59,65 @@ class GatedModel(nn.Module):
         return z.reshape(T, B, self.output_size), final
 
 
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # row blocks of U, W and b
+
+
+def parameter_shapes(kind: str, input_size: int, hidden_size: int,
+                     output_size: int) -> dict[str, tuple[int, ...]]:
+    """The parameters `build_model` makes, by name and in its order, allocating none."""
+    rows = GATES[kind] * hidden_size
+    core = {"U": (rows, input_size), "W": (rows, hidden_size), "b": (rows,)}
+    readout = {"V": (output_size, hidden_size), "c": (output_size,)}
+    if kind == "rnn":
+        return {**core, **readout}
+    return {**readout, **{f"core.{name}": shape for name, shape in core.items()}}
+
+
+def memory_estimate(kind: str, input_size: int, hidden_size: int, output_size: int,
+                    batch: int = 1, chunk: int = 1) -> int:
+    """Bytes a training run needs, roughly: the parameters with their gradients and two
+    optimizer buffers, and the graph of one chunk (about 8 saved values per gate and step)."""
+    params = sum(int(np.prod(s, dtype=object))
+                 for s in parameter_shapes(kind, input_size, hidden_size, output_size).values())
+    graph = chunk * batch * (8 * GATES[kind] * hidden_size + input_size + 3 * output_size)
+    return 8 * (5 * params + graph)
+
+
+def physical_memory() -> int:
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 16 * 2**30
+
+
+def check_sizes(kind: str, input_size: int, hidden_size: int, output_size: int,
+                batch: int = 1, chunk: int = 1, flag: str = "--hidden") -> None:
+    """Refuse an unknown model, a size below 1, or one that cannot fit in memory, before
+    anything is allocated (the message gives the estimate)."""
+    if kind not in MODELS:
+        raise CLIError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
+    sizes = (input_size, hidden_size, output_size, batch, chunk)
+    if any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) for n in sizes):
+        raise CLIError(f"model sizes must be integers, got {sizes}")
+    if min(sizes) < 1:
+        raise CLIError(f"model sizes must be positive, got input {input_size}, hidden "
+                       f"{hidden_size}, output {output_size}")
+    need, have = memory_estimate(kind, *sizes[:3], batch, chunk), physical_memory()
+    if need > have:
+        article = "a" if kind == "gru" else "an"
+        raise CLIError(f"{article} {kind} with hidden size {hidden_size} (input {input_size}, "
+                       f"output {output_size}) needs about {_gib(need)} of memory to train, "
+                       f"and this machine has {_gib(have)}; choose a smaller {flag}")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.3g} GiB" if n < 2**30 * 10**6 else f"{n / 2**30:.2e} GiB"
+
+
 def build_model(kind: str, input_size: int, hidden_size: int, output_size: int,
                 seed: int | None = 0, nonlinearity: str = "tanh") -> nn.Module:
     """`rnn` → nn.ElmanRNN (identity output), `lstm`/`gru` → GatedModel."""
-    if kind not in MODELS:
-        raise CLIError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
-    if min(input_size, hidden_size, output_size) < 1:
-        raise CLIError(f"model sizes must be positive, got input {input_size}, hidden "
-                       f"{hidden_size}, output {output_size}")
+    check_sizes(kind, input_size, hidden_size, output_size)
     if kind == "rnn":
         if nonlinearity not in NONLINEARITIES:
             raise CLIError(f"unknown nonlinearity {nonlinearity!r}; choose one of "

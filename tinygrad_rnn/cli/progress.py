@@ -11,6 +11,11 @@ import time
 from typing import TextIO
 
 
+def plural(n: int, word: str) -> str:
+    """plural(1, "chunk") -> '1 chunk', plural(5, "chunk") -> '5 chunks'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def format_duration(seconds: float) -> str:
     """12.3 -> '0:12', 4000 -> '1:06:40'."""
     if not seconds < float("inf"):

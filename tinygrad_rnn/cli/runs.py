@@ -13,6 +13,7 @@ from typing import Any
 from .. import __version__
 from ..checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from ..nn.module import StateDictError
+from .checks import check_checkpoint
 from .errors import CLIError
 from .models import build_model, build_optimizer
 
@@ -83,16 +84,11 @@ def optimizer_for(args: dict[str, Any], model: Any) -> Any:
 
 
 def open_checkpoint(path: str | Path) -> Checkpoint:
-    """Load a checkpoint or fail with one clear line."""
+    """Load a checkpoint, checked as untrusted input (see checks.py), or fail with one line."""
     try:
-        ckpt = load_checkpoint(path)
+        return load_checkpoint(path, check=check_checkpoint)
     except CheckpointError as e:
         raise CLIError(str(e)) from None
-    for part in ("model", "args", "task"):
-        if not isinstance(ckpt.config.get(part), dict):
-            raise CLIError(f"{path} is not a tinygrad-rnn training checkpoint (no {part!r} in "
-                           "its config)")
-    return ckpt
 
 
 def load_model(ckpt: Checkpoint, path: str | Path) -> Any:

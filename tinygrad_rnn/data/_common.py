@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import stat
 from importlib import resources
 from pathlib import Path
 
@@ -109,7 +110,8 @@ def read_user_file(func: str, path: object) -> tuple[bytes, str]:
     """Read a user file's bytes; return ``(data, label)`` with ``label`` naming it.
 
     Raises ``TypeError`` for a non-path argument, ``FileNotFoundError`` for a
-    missing file, ``IsADirectoryError`` for a directory.
+    missing file, ``IsADirectoryError`` for a directory, ``ValueError`` for a FIFO or a
+    device (which could be read without end).
     """
     if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(
@@ -121,4 +123,10 @@ def read_user_file(func: str, path: object) -> tuple[bytes, str]:
         raise FileNotFoundError(f"{func}: {label} does not exist")
     if file_path.is_dir():
         raise IsADirectoryError(f"{func}: {label} is a directory, not a file")
-    return file_path.read_bytes(), label
+    # O_NONBLOCK: opening a FIFO must not wait for a writer. Check the file that was opened,
+    # not the name, so nothing can be swapped in between (regular files ignore O_NONBLOCK).
+    with open(os.open(file_path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ValueError(f"{func}: {label} is not a regular file (a FIFO, socket or "
+                             "device); refusing to read it")
+        return f.read(), label

@@ -1,0 +1,144 @@
+"""A checkpoint is untrusted input: what it must look like before anything in it is used.
+
+`check_checkpoint(metadata, members)` runs after the metadata and the members' declared dtypes
+and shapes are read, and before any array is decompressed: the settings must pass the command
+line's own checks, the model must fit in memory, and every array must be one the run expects,
+with the shape and the float dtype it expects. `check_restored` checks the counters and the
+optimizer's hyperparameters once they are read.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from ..checkpoint import CheckpointError
+from .errors import (
+    CLIError,
+    fraction,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
+from .models import MODELS, NONLINEARITIES, OPTIMIZERS, check_sizes, parameter_shapes
+
+CHOICES = {"model": MODELS, "nonlinearity": NONLINEARITIES, "optimizer": OPTIMIZERS}
+INTS = {"hidden": positive_int, "chunk": positive_int, "batch": positive_int,
+        "epochs": positive_int, "seed": nonnegative_int}
+FLOATS = {"lr": positive_float, "momentum": nonnegative_float, "clip": nonnegative_float,
+          "test_fraction": fraction}
+
+
+def check_settings(args: Any) -> None:
+    """The stored training settings, checked as the command line checks typed ones."""
+    if not isinstance(args, dict):
+        raise CheckpointError("its training settings are not a mapping")
+    for key, choices in CHOICES.items():
+        if args.get(key) not in choices:
+            raise CheckpointError(f"its setting --{key} {args.get(key)!r} is not one of "
+                                  f"{', '.join(choices)}")
+    for key, check in {**INTS, **FLOATS}.items():
+        value = args.get(key)
+        numeric = int if key in INTS else (int, float)
+        if isinstance(value, bool) or not isinstance(value, numeric):
+            raise CheckpointError(f"its setting --{key.replace('_', '-')} is {value!r}, not a "
+                                  f"{'whole ' if key in INTS else ''}number")
+        try:
+            check(str(value))
+        except argparse.ArgumentTypeError as e:
+            raise CheckpointError(f"its setting --{key.replace('_', '-')} {e}") from None
+
+
+def _model_sizes(config: dict[str, Any]) -> tuple[str, int, int, int]:
+    m, args = config.get("model"), config["args"]
+    if not isinstance(m, dict):
+        raise CheckpointError("it has no model description")
+    kind, sizes = m.get("kind"), [m.get(k) for k in ("input_size", "hidden_size", "output_size")]
+    if any(isinstance(n, bool) or not isinstance(n, int) for n in sizes):
+        raise CheckpointError(f"its model sizes {sizes} are not whole numbers")
+    if kind != args["model"] or sizes[1] != args["hidden"] or \
+            m.get("nonlinearity") != args["nonlinearity"]:
+        raise CheckpointError("its model description disagrees with its settings")
+    return kind, sizes[0], sizes[1], sizes[2]
+
+
+def _expected_arrays(meta: dict[str, Any], shapes: list[tuple[int, ...]],
+                     carry: tuple[int, int]) -> dict[str, tuple[int, ...]]:
+    """{member: shape} for the optimizer buffers and the carried state the skeleton names."""
+    expected: dict[str, tuple[int, ...]] = {}
+    optimizer = meta.get("optimizer")
+    entries = optimizer.get("__dict__") if isinstance(optimizer, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, list) and len(entry) == 2 and _array_name(entry[1]):
+            parts = str(entry[0]).split(".")
+            index = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else -1
+            if not 0 <= index < len(shapes):
+                raise CheckpointError(f"its optimizer state has an unexpected array {entry[0]!r}")
+            expected[_array_name(entry[1])] = shapes[index]
+    train = meta.get("train")
+    entries = train.get("__dict__") if isinstance(train, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, list) and len(entry) == 2 and entry[0] == "carry":
+            value = entry[1]
+            parts = value.get("__tuple__", [value]) if isinstance(value, dict) else []
+            expected.update({_array_name(p): carry for p in parts if _array_name(p)})
+    return expected
+
+
+def _array_name(value: Any) -> str | None:
+    name = value.get("__array__") if isinstance(value, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def check_checkpoint(meta: dict[str, Any], members: dict[str, tuple[Any, tuple]]) -> None:
+    """Raise CheckpointError unless the file is a run this tool can resume, at a size that fits."""
+    config = meta.get("config")
+    if not isinstance(config, dict) or not all(isinstance(config.get(p), dict)
+                                               for p in ("model", "args", "task")):
+        raise CheckpointError("it is not a tinygrad-rnn training checkpoint (no model, args "
+                              "and task in its config)")
+    check_settings(config["args"])
+    kind, n_in, hidden, n_out = _model_sizes(config)
+    args = config["args"]
+    try:
+        check_sizes(kind, n_in, hidden, n_out, args["batch"], args["chunk"])
+    except CLIError as e:  # the sizes come from the file here
+        raise CheckpointError(f"its model is too large or invalid: {e}") from None
+    params = parameter_shapes(kind, n_in, hidden, n_out)
+    if meta.get("model") != sorted(params):
+        raise CheckpointError(f"its parameters {meta.get('model')!r} are not those of {kind} "
+                              f"({', '.join(sorted(params))})")
+    expected = {f"model/{name}": shape for name, shape in params.items()}
+    expected.update(_expected_arrays(meta, list(params.values()), (args["batch"], hidden)))
+    for name, (dtype, shape) in members.items():
+        if name not in expected:
+            raise CheckpointError(f"it holds an unexpected array {name!r}")
+        if tuple(shape) != expected[name] or np.dtype(dtype).kind != "f":
+            raise CheckpointError(f"its array {name!r} is {np.dtype(dtype)} {tuple(shape)}, but "
+                                  f"the model it describes needs float {expected[name]}")
+
+
+def check_restored(train: dict[str, Any], chunk: int, optimizer_state: Any,
+                   fresh_state: dict[str, Any]) -> None:
+    """Counters in range, and the optimizer's stored hyperparameters equal to the settings'."""
+    for key, low in (("step", 0), ("offset", 0), ("offset_epoch", -1)):
+        value = train.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value < 2**62:
+            raise CheckpointError(f"its training counter {key!r} is {value!r}")
+    if train["offset"] >= chunk:
+        raise CheckpointError(f"its chunk offset {train['offset']} is not below --chunk {chunk}")
+    if not isinstance(optimizer_state, dict):
+        raise CheckpointError("its optimizer state is not a mapping")
+    for key, value in fresh_state.items():
+        if isinstance(value, np.ndarray) or key.startswith("state."):
+            continue
+        if optimizer_state.get(key) != value:
+            raise CheckpointError(f"its optimizer's {key} is {optimizer_state.get(key)!r}, but "
+                                  f"its settings give {value!r}")
+    for key, value in optimizer_state.items():
+        if key.endswith(".step") and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not 0 <= value < 2**62):
+            raise CheckpointError(f"its optimizer counter {key!r} is {value!r}")
