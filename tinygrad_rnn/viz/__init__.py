@@ -1,6 +1,6 @@
 """Visualization: the unfolded graph coloured by gradient magnitude, and gradient flow in time.
 
-    loss.backward()
+    loss.backward(keep_node_grads=True)          # keep every node's gradient for the picture
     viz.draw(loss, params=model)                 # a graphviz.Digraph (displays in Jupyter)
     viz.save(viz.draw(loss, view="cell"), "unrolled.svg")
     viz.step_contributions(loss, model)["W"]     # ∂E/∂W split by time step
@@ -9,12 +9,12 @@
 Nothing here is imported by the engine: visualization only reads the graph.
 """
 
+from .bounds import LargeGraphWarning, choose_view
 from .colors import LogColormap
 from .contrib import step_contributions
 from .drawing import (
                    GraphvizNotFound,
-                   LargeGraphWarning,
-                   choose_view,
+                   RenderTimeout,
                    draw,
                    elman_example,
                    render_unrolled,
@@ -38,7 +38,8 @@ from .views import View, build_view, step_stats
 __all__ = [
     "trace", "Graph", "Node", "Edge", "GradStat", "step_of",
     "draw", "to_dot", "save", "render_unrolled", "elman_example", "choose_view", "GraphvizNotFound",
-    "LargeGraphWarning", "LogColormap", "step_contributions", "View", "build_view", "step_stats",
+    "RenderTimeout", "LargeGraphWarning", "LogColormap", "step_contributions", "View",
+    "build_view", "step_stats",
     "hidden_grad_norms", "jacobian_norms", "sweep", "format_table", "write_flow_figure",
     "FlowCurve", "FlowResults", "ClipRun", "clip_experiment", "flow_figure", "plot_flow",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import unbroadcast
+from .rows import row_parts
 from .trace import Edge, Graph, Node, trace
 
 # Ops whose backward is linear in g and needs no saved tensors, so it can be re-run per bucket.
@@ -54,6 +55,17 @@ def _add(buckets: dict, key: Bucket, g: np.ndarray) -> None:
     buckets[key] = g.copy() if key not in buckets else buckets[key] + g
 
 
+def _add_use(graph: Graph, buckets: dict, user: Node, e: Edge) -> None:
+    """The gradient `user` sent along e, in the user's bucket, or split by the time step of
+    each row when the user is a hoisted op over all steps (see rows.py)."""
+    parts = row_parts(graph, user, e.slot) if user.step is None else None
+    if parts is None:
+        _add(buckets, bucket_of(user), np.asarray(e.array))
+        return
+    for step, g in parts.items():
+        _add(buckets, step, g)
+
+
 def param_contributions(graph: Graph, node: Node) -> dict[Bucket, np.ndarray]:
     """Buckets {step or scope: gradient} that sum to the gradient of the leaf `node`."""
     out_edges: dict[str, list[Edge]] = {}
@@ -82,7 +94,7 @@ def param_contributions(graph: Graph, node: Node) -> dict[Bucket, np.ndarray]:
                 for key, g in at_output[e.dst].items():
                     _add(buckets, key, _pull_back(graph.by_id[e.dst], g, e.slot))
             else:
-                _add(buckets, bucket_of(graph.by_id[e.dst]), np.asarray(e.array))
+                _add_use(graph, buckets, graph.by_id[e.dst], e)
         at_output[node_id] = buckets
     return _sorted(at_output[node.id])
 

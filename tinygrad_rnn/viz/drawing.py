@@ -6,18 +6,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import warnings
 from pathlib import Path
 from typing import Any
 
 import graphviz
 
 from ..io import atomic_write
+from .bounds import DOT_TIMEOUT, choose_view
 from .colors import NORM_TEXT, LogColormap
 from .contrib import param_contributions
 from .render import Painter
 from .trace import NORMS, Graph, trace
-from .views import VIEWS, View, build_view
+from .views import VIEWS
 
 FORMATS = ("dot", "svg", "png", "pdf")
 INSTALL_HINT = ("Install Graphviz, which provides `dot`: `sudo apt-get install graphviz` "
@@ -29,48 +29,30 @@ class GraphvizNotFound(RuntimeError):
     """The Graphviz `dot` program is not installed (the DOT file was still written)."""
 
 
-class LargeGraphWarning(UserWarning):
-    """The requested view had more than max_nodes nodes, so a collapsed view was drawn."""
-
-
-def choose_view(graph: Graph, view: str, collapse_k: int, max_nodes: int | None) -> View:
-    """`view` if it has at most `max_nodes` nodes, else the first collapsed view that fits
-    (fewer kept steps, then the cell level), with a LargeGraphWarning."""
-    chosen = build_view(graph, view, collapse_k)
-    if max_nodes is None or len(chosen.nodes) <= max_nodes:
-        return chosen
-    base = "cell" if "cell" in view else "op"
-    tries = [(f"collapsed-{b}", k) for b in dict.fromkeys((base, "cell"))
-             for k in range(collapse_k, 0, -1)]
-    for kind, k in tries:
-        fallback = build_view(graph, kind, k)
-        if len(fallback.nodes) <= max_nodes or (kind, k) == tries[-1]:
-            break
-    folded = "" if fallback.folded is None else (
-        f", steps {fallback.folded[0]}..{fallback.folded[1]} folded into one node")
-    warnings.warn(f"draw: the {view} view has {len(chosen.nodes)} nodes, more than "
-                  f"max_nodes={max_nodes}; drawing the {fallback.kind} view instead "
-                  f"({len(fallback.nodes)} nodes{folded}). Pass max_nodes=None to draw every "
-                  "node.", LargeGraphWarning, stacklevel=3)
-    return fallback
+class RenderTimeout(RuntimeError):
+    """`dot` did not finish within the time limit (nothing was written)."""
 
 
 def draw(tensor: Any, params: Any = None, view: str = "op", norm: str = "l2",
          vmin: float | None = None, vmax: float | None = None, max_nodes: int | None = 400,
-         collapse_k: int = 3, title: str | None = None) -> graphviz.Digraph:
-    """The unrolled graph behind `tensor` (call after `loss.backward()`), coloured by |grad|.
+         collapse_k: int = 3, title: str | None = None,
+         max_steps: int | None = None) -> graphviz.Digraph:
+    """The unrolled graph behind `tensor` (call after `loss.backward(keep_node_grads=True)`),
+    coloured by |grad|.
 
     view: "op" (every primitive), "cell" (one node per time step), "collapsed" (first and last
     `collapse_k` steps kept, the middle folded) or "collapsed-cell". norm: "l2", "rms", "max".
     vmin/vmax fix the colour scale so that two pictures compare. params: {name: tensor} or a
     Module, to name the leaves. Returns a graphviz.Digraph (it displays itself in Jupyter).
+    Long graphs fold so that the picture stays readable (viz.bounds has the rules): max_steps
+    (default: 12 in the op view, 40 in the cell view) and max_nodes (None: no limit of your own).
     """
     if norm not in NORMS:
         raise ValueError(f"draw: norm must be one of {NORMS}, got {norm!r}")
     if view not in VIEWS + ("collapsed-op", "collapsed-cell"):
         raise ValueError(f"draw: view must be one of {VIEWS + ('collapsed-cell',)}, got {view!r}")
     graph = tensor if isinstance(tensor, Graph) else trace(tensor, params)
-    shown = choose_view(graph, view, collapse_k, max_nodes)
+    shown = choose_view(graph, view, collapse_k, max_nodes, max_steps)
     contribs = {n.id: param_contributions(graph, n) for n in graph.params()}
     values = [e.grad.norm(norm) for e in shown.edges]
     for n in shown.nodes:
@@ -93,10 +75,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
     atomic_write(path, lambda f: f.write(data), make_dirs=True)
 
 
-def save(picture: Any, path: str | os.PathLike, dpi: int = 96, timeout: float = 120.0) -> Path:
+def save(picture: Any, path: str | os.PathLike, dpi: int = 96,
+         timeout: float = DOT_TIMEOUT) -> Path:
     """Write a Digraph (or DOT source string) to `path`; the suffix picks the format
     (.dot/.gv, .svg, .png, .pdf). Raises GraphvizNotFound, after writing `path.dot`, when the
-    `dot` program is missing."""
+    `dot` program is missing, and RenderTimeout when `dot` takes more than `timeout` seconds."""
     path = Path(path)
     source = picture.source if hasattr(picture, "source") else str(picture)
     fmt = path.suffix.lower().lstrip(".")
@@ -114,8 +97,14 @@ def save(picture: Any, path: str | os.PathLike, dpi: int = 96, timeout: float = 
                                f"not on PATH. The DOT source was written to {dot_path}. "
                                + INSTALL_HINT)
     args = [dot, f"-T{fmt}"] + ([f"-Gdpi={dpi}"] if fmt == "png" else [])
-    done = subprocess.run(args, input=source.encode("utf-8"), capture_output=True,
-                          timeout=timeout)
+    try:
+        done = subprocess.run(args, input=source.encode("utf-8"), capture_output=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:  # run() has already killed dot
+        raise RenderTimeout(
+            f"save: dot did not finish {path.name} within {timeout:g} s; draw less: "
+            "view='collapsed' or 'cell', a smaller max_steps or max_nodes, save as .dot, or "
+            "viz.explore(loss) for an interactive HTML view of any length") from None
     if done.returncode != 0:
         raise RuntimeError(f"save: dot failed to render {path.name} (exit {done.returncode}): "
                            f"{done.stderr.decode(errors='replace').strip()}")
@@ -146,7 +135,7 @@ def elman_example(steps: int = 5, hidden: int = 4, seed: int = 0, nonlinearity: 
     x.name, g.name = "x", "g"
     ys, _ = model(x)
     E = squared_error(ys, g) if loss == "all" else squared_error(ys[steps - 1], g[steps - 1])
-    E.backward()
+    E.backward(keep_node_grads=True)
     return model, E
 
 
@@ -155,7 +144,7 @@ def render_unrolled(steps: int = 5, hidden: int = 4, out: str | os.PathLike = "u
                     nonlinearity: str = "tanh", spectral_radius: float | None = None,
                     loss: str = "all", norm: str = "l2", vmin: float | None = None,
                     vmax: float | None = None, max_nodes: int | None = 400,
-                    collapse_k: int = 3, dpi: int = 96) -> Path:
+                    collapse_k: int = 3, dpi: int = 96, max_steps: int | None = None) -> Path:
     """Build the notes' Elman RNN, backprop E on a random sequence, draw it, write `out`.
 
     fmt ("svg", "png", "pdf", "dot"; default: from the suffix of out) replaces out's suffix.
@@ -172,6 +161,6 @@ def render_unrolled(steps: int = 5, hidden: int = 4, out: str | os.PathLike = "u
              f"fill: |∂E/∂node| ({NORM_TEXT[norm]})" + (" · E on the last step"
                                                         if loss == "last" else ""))
     picture = draw(E, params=model, view=view, norm=norm, vmin=vmin, vmax=vmax,
-                   max_nodes=max_nodes, collapse_k=collapse_k, title=title)
+                   max_nodes=max_nodes, collapse_k=collapse_k, title=title, max_steps=max_steps)
     return save(picture, out, dpi=dpi)
 

@@ -4,6 +4,7 @@ gradient each edge carried, full statistics in tooltips, and a legend in the gra
 
 from __future__ import annotations
 
+from collections import Counter
 from html import escape
 from typing import Any
 
@@ -21,11 +22,14 @@ from .colors import (
     fmt,
     node_style,
 )
+from .fold import grad_range, member_stats
 from .trace import GradStat, Node
 from .views import View, VNode
 
 FONT = "Helvetica"
 MAX_STRIP = 48  # the per-step contribution strip of a parameter shows at most this many cells
+# A safety net only (the views fold long graphs well before): dot scales a larger drawing down.
+MAX_WIDTH_PT, MAX_HEIGHT_PT = 5000, 5000
 
 
 def _h(text: str) -> str:
@@ -76,7 +80,8 @@ class Painter:
             "rankdir": "TB" if row else "LR", "newrank": "true",
             "nodesep": "0.3" if row else "0.18", "ranksep": "0.6" if row else "0.32",
             "fontname": FONT, "labelloc": "t", "labeljust": "l", "bgcolor": "white",
-            "pad": "0.25", "tooltip": title, "label": self.legend(title)})
+            "pad": "0.25", "tooltip": title, "label": self.legend(title),
+            "size": f"{MAX_WIDTH_PT / 72:.2f},{MAX_HEIGHT_PT / 72:.2f}"})
         g.attr("node", fontname=FONT, fontsize="10", shape="box", height="0.3",
                margin="0.06,0.03")
         g.attr("edge", fontname=FONT, fontsize="8")
@@ -133,7 +138,7 @@ class Painter:
 
     # ----------------------------------------------------------------------------- nodes
     def node(self, g: graphviz.Digraph, v: VNode) -> None:
-        extra = [f"folded in: {c}" for c in self.view.hidden.get(v.id, ())]
+        extra = _counted("folded in", self.view.hidden.get(v.id, ()))
         extra += [f"absorbed: {m.op} [{m.id}]" for m in v.members[1:] if v.kind == "param"]
         extra += self.notes.get(v.id, [])
         if v.kind in ("op", "param", "input"):
@@ -147,9 +152,11 @@ class Painter:
 
     def shown_grad(self, v: VNode) -> GradStat:
         """What the fill shows: for the folded middle, the median step (by the chosen norm)."""
-        if v.kind != "fold" or not v.per_step:
+        if v.kind != "fold":
             return v.grad
-        stats = list(v.per_step.values())
+        stats = list((v.per_step or member_stats(v.members)).values())
+        if not stats:
+            return v.grad
         bad = [s for s in stats if s.state == "nonfinite"]
         if bad:
             return bad[0]
@@ -157,19 +164,31 @@ class Painter:
         return stats[len(stats) // 2]
 
     def fold_lines(self, v: VNode) -> list[str]:
-        """Per-step range of the folded steps' output gradients: min (at t) … max (at t)."""
-        if not v.per_step:
-            return []
-        bad = [t for t, s in v.per_step.items() if s.state == "nonfinite"]
-        values = {t: s.norm(self.norm) for t, s in v.per_step.items()
-                  if s.present and s.state != "nonfinite"}
-        lines = [f"{len(bad)} steps NaN/Inf, the last at t={max(bad)}"] if bad else []
-        if values:
-            lo = min(values, key=lambda t: values[t])
-            hi = max(values, key=lambda t: values[t])
-            lines.append(f"per step: {fmt(values[lo])} (t={lo}) … {fmt(values[hi])} (t={hi})")
-        if not bad:
-            lines.append(f"fill: the median step, {fmt(self.shown_grad(v).norm(self.norm))}")
+        """The true range of what a fold holds: the per-step output gradients, min (at t) …
+        max (at t), then the gradient at every folded op's output."""
+        lines = []
+        if v.per_step:
+            steps = grad_range(v.per_step, self.norm)
+            bad = steps["nonfinite"]
+            if bad:
+                lines.append(f"{len(bad)} steps NaN/Inf, the last at t={max(bad)}")
+            if steps["lo"] is not None:
+                (lo, lo_v), (hi, hi_v) = steps["lo"], steps["hi"]
+                lines.append(f"per step: {fmt(lo_v)} (t={lo}) … {fmt(hi_v)} (t={hi})")
+        ops = grad_range(member_stats(v.members), self.norm)
+        if ops["nonfinite"] and not v.per_step:
+            lines.append(f"{len(ops['nonfinite'])} ops NaN/Inf")
+        if ops["lo"] is not None:
+            by_id = {m.id: m for m in v.members}
+            (lo, lo_v), (hi, hi_v) = ops["lo"], ops["hi"]
+            lines.append(f"per op: {fmt(lo_v)} ({by_id[lo].op} {lo}) … {fmt(hi_v)} "
+                         f"({by_id[hi].op} {hi})")
+        if ops["none"]:
+            lines.append(f"{ops['none']} ops: gradient not computed yet")
+        nonfinite = bool(ops["nonfinite"]) or any(s.state == "nonfinite"
+                                                 for s in (v.per_step or {}).values())
+        if (v.per_step or ops["lo"] is not None) and not nonfinite:
+            lines.append(f"fill: the median, {fmt(self.shown_grad(v).norm(self.norm))}")
         return lines
 
     def style(self, v: VNode) -> dict[str, str]:
@@ -277,6 +296,17 @@ class Painter:
                 f'</FONT></TD></TR><TR><TD>{bar}</TD>{states}</TR>'
                 f'<TR><TD ALIGN="LEFT" COLSPAN="4"><FONT POINT-SIZE="9" COLOR="#555555">'
                 f'{_h(note)}</FONT></TD></TR></TABLE>>')
+
+
+def _counted(what: str, items: Any, most: int = 8) -> list[str]:
+    """One tooltip line per distinct item, with its count, the most common first (a fold can
+    hold thousands of constants, and dot rejects a string over 16 kB)."""
+    counts = Counter(items)
+    lines = [f"{what}: {item}" + (f" ×{n}" if n > 1 else "")
+             for item, n in counts.most_common(most)]
+    if len(counts) > most:
+        lines.append(f"{what}: {len(counts) - most} more kinds")
+    return lines
 
 
 def _invert(mapping: dict[str, str]) -> dict[str, list]:

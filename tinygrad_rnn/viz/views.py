@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .contrib import PASS_THROUGH
+from .fold import CHAIN, fold_chain
 from .trace import Edge, GradStat, Graph, Node, combine
 
 VIEWS = ("op", "cell", "collapsed")
@@ -71,23 +72,29 @@ def group_key(node: Node, base: str, fold: tuple[int, int] | None) -> str:
     return node.id
 
 
-def build_view(graph: Graph, view: str = "op", collapse_k: int = 3) -> View:
+def build_view(graph: Graph, view: str = "op", collapse_k: int = 3, max_steps: int | None = None,
+               chain_levels: int | None = None) -> View:
     """The display graph of `graph` for `view` ("op", "cell", "collapsed" = collapsed op view,
-    or "collapsed-cell"). Folding keeps the first and last `collapse_k` steps."""
+    or "collapsed-cell"). Folding keeps the first and last `collapse_k` steps; the op and
+    cell views fold too when they have more than `max_steps` steps (None: never).
+    chain_levels: fold the ops outside any group by depth, keeping that many levels at each
+    end (see fold.fold_chain; None: never)."""
     if view not in VIEWS + ("collapsed-op", "collapsed-cell"):
         raise ValueError(f"view must be one of {VIEWS + ('collapsed-cell',)}, got {view!r}")
     base = "cell" if view in ("cell", "collapsed-cell") else "op"
     steps = graph.steps
     fold = None
-    if view.startswith("collapsed"):
-        if collapse_k < 1:
-            raise ValueError(f"collapse_k must be >= 1, got {collapse_k}")
-        if len(steps) > 2 * collapse_k + 1:
-            fold = (steps[collapse_k], steps[-collapse_k - 1])
+    if collapse_k < 1:
+        raise ValueError(f"collapse_k must be >= 1, got {collapse_k}")
+    too_long = max_steps is not None and len(steps) > max_steps
+    if (view.startswith("collapsed") or too_long) and len(steps) > 2 * collapse_k + 1:
+        fold = (steps[collapse_k], steps[-collapse_k - 1])
     kind = base if fold is None else f"collapsed-{base}"
     keys = {n.id: group_key(n, base, fold) for n in graph.nodes}
     if base == "cell":
         _absorb_glue(graph, keys)
+    if chain_levels is not None and fold_chain(graph, keys, chain_levels):
+        kind += "+chain"
     groups: dict[str, list[Node]] = {}
     for n in graph.nodes:
         if not is_hidden(n):
@@ -159,6 +166,10 @@ def _display_node(key: str, members: list[Node], adj: _Adjacency) -> VNode:
     grad_out = combine(adj.graph.by_id[i].grad for i in exits) if exits else combine(
         m.grad for m in members)
     grad_in = combine(e.grad for e in entries)
+    if key == CHAIN:
+        ops = sum(1 for m in members if m.kind == "op")
+        return VNode(key, "fold", "ops folded", f"{ops} ops in a chain", None, grad_out, grad_in,
+                     members)
     if key == "fold":
         first, last = members[0].step, members[0].step
         for m in members:
