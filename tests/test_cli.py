@@ -85,6 +85,18 @@ def test_train_on_a_csv_column_with_each_model_and_optimizer(tmp_path, capsys, m
     assert "data.csv:temp" in out and "persistence" in out
 
 
+def test_a_csv_column_given_as_a_number_is_a_0_based_index(tmp_path, capsys):
+    csv = tmp_path / "data.csv"
+    csv.write_text("month,temp\n" + "".join(f"{i},{np.sin(i / 5):.4f}\n" for i in range(120)))
+    for column in ("1", "-1"):
+        code, out, err = run(capsys, "train", "--csv", str(csv), "--column", column, *SMALL,
+                             "--steps", "1", "--checkpoint", str(tmp_path / f"c{column}.npz"))
+        assert code == 0, err
+    csv.write_text("month,temp\n1,2\n2,3,4\n")
+    code, _, err = run(capsys, "train", "--csv", str(csv), "--column", "temp", *SMALL)
+    assert_one_line_error(code, err, 2, "line 3 has 3 fields but the header has 2")
+
+
 def test_progress_shows_loss_and_gradient_norm(tmp_path, capsys):
     code, _, err = run(capsys, "train", "--hidden", "4", "--chunk", "8", "--batch", "2",
                        "--steps", "4", "--checkpoint", str(tmp_path / "c.npz"))
@@ -129,6 +141,19 @@ def test_train_text_then_sample_generates_text_from_the_vocabulary(tmp_path, cap
     assert set(generated) <= set("the cat sat on the mat."), generated
 
 
+def test_sample_of_a_model_with_non_finite_outputs_says_so(tmp_path, capsys):
+    text = tmp_path / "poem.txt"
+    text.write_text("the cat sat on the mat. " * 40, encoding="utf-8")
+    ckpt = tmp_path / "text.npz"
+    assert run(capsys, "train", "--text-file", str(text), *SMALL, "--steps", "1",
+               "--checkpoint", str(ckpt))[0] == 0
+    arrays, meta = io.load_npz(ckpt)
+    arrays["model/V"][0, 0] = np.nan
+    io.save_npz(ckpt, arrays, meta)
+    code, _, err = run(capsys, "sample", str(ckpt), "--length", "5")
+    assert_one_line_error(code, err, 2, "outputs became NaN after 0 generated characters")
+
+
 def test_train_builtin_text_runs(tmp_path, capsys):
     code, out, err = run(capsys, "train", "--text", *SMALL, "--steps", "2",
                          "--checkpoint", str(tmp_path / "c.npz"))
@@ -156,9 +181,24 @@ def test_gradcheck_failure_names_parameter_element_and_time_step(capsys):
     named = [line for line in out.splitlines() if line.strip().startswith(("W[", "U[", "b["))]
     assert named, f"no parameter element named in the report:\n{out}"
     assert "time step: t=2 of T=5" in out, out
-    table = next(line for line in out.splitlines() if line.startswith("per time step"))
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("per time step"))
+    table = " ".join(line for line in lines[start + 1:] if line.startswith("  t="))
     marked = {int(t): star == "*" for t, star in re.findall(r"t=(\d+): \S+?(\*?)(?:\s|$)", table)}
     assert marked == {0: True, 1: True, 2: True, 3: False, 4: False}, table
+
+
+def test_gradcheck_wraps_the_per_step_table_and_says_what_random_mode_checked(capsys):
+    code, out, _ = run(capsys, "gradcheck", "--steps", "30", "--mode", "random")
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 100, out
+    assert "one random direction" in out and "all 26 parameter elements match" not in out
+
+
+def test_gradcheck_names_a_step_size_too_small_to_resolve(capsys):
+    code, out, _ = run(capsys, "gradcheck", "--eps", "1e-14")
+    assert code == 1 and "likely cause: --eps 1e-14 is too small to resolve" in out, out
+    code, out, _ = run(capsys, "gradcheck", "--inject-bug", "1")
+    assert code == 1 and "likely cause" not in out  # a real bug is not blamed on the step
 
 
 def test_gradcheck_localises_a_bug_at_the_last_step(capsys):
@@ -260,6 +300,8 @@ BAD = [
     (["train", "--checkpoint", "{garbage_npz}/x.npz"], "is not a directory"),
     (["gradcheck", "--inject-bug", "7", "--steps", "5"], "below --steps 5"),
     (["gradcheck", "--loss", "ce", "--output", "1"], "--output 2 or more"),
+    (["gradcheck", "--model", "lstm", "--nonlinearity", "relu"], "only applies to --model rnn"),
+    (["gradcheck", "--hidden", "10000000"], "needs about"),
     (["render", "--out", "{dir}/g.png", "--format", "svg"], "make them agree"),
     (["flow", "--out", "{dir}/f.dot"], "must be .png, .svg or .pdf"),
     (["nonsense"], "invalid choice: 'nonsense'"),

@@ -9,6 +9,7 @@ and leaves the later steps right. The latest step that disagrees is where the er
 from __future__ import annotations
 
 import argparse
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from .. import nn
 from ..gradcheck import GradcheckError, gradcheck
 from ..tensor import Tensor
 from .errors import EXIT_FAILURE, EXIT_OK, CLIError, nonnegative_int, positive_float, positive_int
-from .models import MODELS, NONLINEARITIES, build_model
+from .models import MODELS, NONLINEARITIES, build_model, check_sizes
 
 LOSSES = ("E", "ce")
 
@@ -44,6 +45,7 @@ class Verdict:
     report: str  # the engine's report (names parameter and element) or "" when passed
     steps: StepCheck
     n_elements: int
+    mode: str = "full"  # "full": every element; "random": one random direction
 
 
 class _Probe(nn.Module):
@@ -80,7 +82,8 @@ def check_model(model: nn.Module, x: np.ndarray, loss_fn: Callable[[Tensor], Ten
     except GradcheckError as e:
         passed, report = False, str(e)
     steps = check_steps(lambda xt: loss_fn(probe(xt)), x, eps, atol, rtol)
-    return Verdict(passed and not any(steps.bad), report, steps, sum(v.size for v in values))
+    return Verdict(passed and not any(steps.bad), report, steps, sum(v.size for v in values),
+                   mode)
 
 
 def check_steps(fn: Callable[[Tensor], Tensor], x: np.ndarray, eps: float, atol: float,
@@ -111,12 +114,14 @@ def check_steps(fn: Callable[[Tensor], Tensor], x: np.ndarray, eps: float, atol:
 def describe(verdict: Verdict, T: int) -> list[str]:
     """The verdict as printable lines: the engine's report plus the time-step localisation."""
     s = verdict.steps
-    table = "  ".join(f"t={t}: {e:.1e}{'*' if s.bad[t] else ''}"
-                      for t, e in enumerate(s.max_error))
-    lines = [f"per time step, max |analytic - numeric| of dE/dx_t (* = mismatch): {table}"]
+    entries = [f"t={t}: {e:.1e}{'*' if s.bad[t] else ''}" for t, e in enumerate(s.max_error)]
+    lines = ["per time step, max |analytic - numeric| of dE/dx_t (* = mismatch):"]
+    lines += ["  " + "  ".join(entries[i:i + 6]) for i in range(0, len(entries), 6)]
     if verdict.passed:
-        return lines + [f"PASS: all {verdict.n_elements} parameter elements and dE/dx_t at all "
-                        f"{T} steps match central differences"]
+        checked = (f"all {verdict.n_elements} parameter elements" if verdict.mode == "full" else
+                   f"one random direction through all {verdict.n_elements} parameter elements")
+        return lines + textwrap.wrap(f"PASS: {checked} and dE/dx_t at all {T} steps match "
+                                     "central differences", width=96, subsequent_indent="  ")
     if verdict.report:
         lines += verdict.report.splitlines()
     k = s.latest_bad
@@ -132,8 +137,9 @@ def describe(verdict: Verdict, T: int) -> list[str]:
                  f"step t={k}" if k < T - 1 else
                  "this includes the last step, so the wrong gradient enters at the last step "
                  "or after it (read-out, loss), or in an op that every step uses")
-        lines.append(f"time step: t={k} of T={T} (0-based). dE/dx_t disagrees at {bad} and "
-                     f"{later} (largest per-step error at t={worst})")
+        lines += textwrap.wrap(f"time step: t={k} of T={T} (0-based). dE/dx_t disagrees at "
+                               f"{bad} and {later} (largest per-step error at t={worst})",
+                               width=96, subsequent_indent="  ")
     return lines + ["FAIL: the backward pass disagrees with central differences"]
 
 
@@ -146,7 +152,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--output", type=positive_int, default=2, help="output size O (2)")
     p.add_argument("--steps", type=positive_int, default=5, help="time steps T (5)")
     p.add_argument("--batch", type=positive_int, default=2, help="batch size B (2)")
-    p.add_argument("--nonlinearity", choices=NONLINEARITIES, default="tanh", help="rnn's σ")
+    p.add_argument("--nonlinearity", choices=NONLINEARITIES,
+                   help="σ of --model rnn (default tanh)")
     p.add_argument("--loss", choices=LOSSES, default="E",
                    help="E = ½Σ||y−g||² on random targets (default), ce = cross-entropy")
     p.add_argument("--mode", choices=("full", "random"), default="full",
@@ -164,8 +171,11 @@ def run(a: argparse.Namespace) -> int:
         raise CLIError(f"--inject-bug {a.inject_bug} must be a time step below --steps {a.steps}")
     if a.loss == "ce" and a.output < 2:
         raise CLIError("--loss ce needs --output 2 or more classes")
+    if a.nonlinearity is not None and a.model != "rnn":
+        raise CLIError(f"--nonlinearity only applies to --model rnn (not {a.model})")
+    check_sizes(a.model, a.input, a.hidden, a.output, a.batch, a.steps)
     rng = np.random.default_rng(a.seed)
-    model = build_model(a.model, a.input, a.hidden, a.output, a.seed, a.nonlinearity)
+    model = build_model(a.model, a.input, a.hidden, a.output, a.seed, a.nonlinearity or "tanh")
     x = rng.standard_normal((a.steps, a.batch, a.input))
     if a.loss == "E":
         target = rng.standard_normal((a.steps, a.batch, a.output))
@@ -181,4 +191,18 @@ def run(a: argparse.Namespace) -> int:
     verdict = check_model(model, x, loss_fn, a.eps, a.atol, a.rtol, a.mode, a.inject_bug)
     for line in describe(verdict, a.steps):
         print(line)
+    if not verdict.passed:
+        hint = step_size_hint(float(loss_fn(model(Tensor(x))[0]).item()), a.eps, a.atol)
+        if hint:
+            print(hint)
     return EXIT_OK if verdict.passed else EXIT_FAILURE
+
+
+def step_size_hint(loss: float, eps: float, atol: float) -> str:
+    """Name a step too small to resolve: central differences lose about ε_mach·|E|/eps."""
+    roundoff = np.finfo(np.float64).eps * max(abs(loss), 1.0) / eps
+    if roundoff < 0.1 * atol:
+        return ""
+    return (f"likely cause: --eps {eps:g} is too small to resolve in float64: round-off alone "
+            f"can move each central difference by about {roundoff:.1e} (ε·|E|/eps), against "
+            f"--atol {atol:g}. Try --eps 1e-6")

@@ -26,11 +26,20 @@ def generate(model: Any, vocab: CharVocab, prime: str | None, length: int,
         ys, state = model(Tensor(vocab.one_hot(ids)[:, None, :]), None)
         for _ in range(length):
             logits = ys.data[-1, 0] / temperature
+            if not np.all(np.isfinite(logits)):
+                raise CLIError(f"the model's outputs became {_non_finite(logits)} after "
+                               f"{len(out)} generated characters, so no character can be "
+                               "drawn; the checkpoint's parameters are not usable (a diverged "
+                               "run?) or --temperature is too small")
             p = np.exp(logits - logits.max())
             nxt = int(rng.choice(vocab.size, p=p / p.sum()))
             out.append(nxt)
             ys, state = model(Tensor(vocab.one_hot(np.array([nxt]))[:, None, :]), state)
     return prime + vocab.decode(np.array(out, dtype=np.int64))
+
+
+def _non_finite(values: np.ndarray) -> str:
+    return "NaN" if np.isnan(values).any() else "infinite"
 
 
 def add_parser(sub: Any) -> None:

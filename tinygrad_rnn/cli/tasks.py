@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,14 +180,11 @@ def series_task(name: str, test_fraction: float) -> SeriesTask:
 
 
 def csv_task(path: str, column: str, test_fraction: float) -> SeriesTask:
-    """A CSV column by header name, or by 0-based index when no header has that name."""
+    """A CSV column by 0-based index when `column` is a whole number (e.g. 0, -1), else by
+    header name."""
+    index = re.fullmatch(r"-?[0-9]+", column) is not None
     with user_input("--csv"):
-        try:
-            raw = data.load_csv_column(path, column)
-        except ValueError as e:
-            if "has no column" not in str(e) or not column.lstrip("-").isdigit():
-                raise
-            raw = data.load_csv_column(path, int(column))
+        raw = data.load_csv_column(path, int(column) if index else column)
     label = f"{os.path.basename(path)}:{column}"
     source = {"type": "csv", "path": os.path.abspath(path), "column": column}
     return SeriesTask(label, source, raw, test_fraction, units=f"({column})")

@@ -120,9 +120,9 @@ def load_csv_column(
     Raises:
         FileNotFoundError: the file does not exist.
         ValueError: the file is empty, not UTF-8, has no data rows, lacks the
-            column (the message lists the available columns), or a row holds a
-            missing, non-numeric or non-finite value (the message names the
-            line and the value).
+            column (the message lists the available columns), a row has more or
+            fewer fields than the header, or a row holds a missing, non-numeric
+            or non-finite value (the message names the line and the value).
     """
     func = "load_csv_column"
     if isinstance(column, bool) or not isinstance(column, (str, int)):
@@ -169,9 +169,10 @@ def _parse_column(
     values: list[float] = []
     for line_num, row in rows[1:]:
         where = f"{label}, line {line_num}"
-        if index >= len(row):
+        if len(row) != len(header):
             raise ValueError(
-                f"{func}: {where} has {len(row)} fields, so no value for column {name!r}"
+                f"{func}: {where} has {len(row)} fields but the header has {len(header)}"
+                + (f", so no value for column {name!r}" if index >= len(row) else "")
             )
         cell = row[index].strip()
         if not cell:
