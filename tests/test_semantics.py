@@ -366,3 +366,11 @@ def test_python_scalar_exponent_uses_pow_scalar_and_saves_only_the_base():
 ])
 def test_pow_scalar_dtypes_match_pytorch(dtype, exponent, expected):
     assert (Tensor(np.array([1, 2]).astype(dtype)) ** exponent).dtype == np.dtype(expected)
+
+
+def test_randn_takes_a_shape_tuple_like_pytorch_and_only_float_dtypes():
+    rng = np.random.default_rng(0)
+    assert tg.randn((2, 3), rng=rng).shape == (2, 3) and tg.randn(2, 3, rng=rng).shape == (2, 3)
+    assert tg.randn(4, dtype=np.float32, rng=rng).dtype == np.float32
+    with pytest.raises(TypeError, match="floating-point"):
+        tg.randn(2, dtype=np.int64)

@@ -496,10 +496,15 @@ def ones(*shape: Any, requires_grad: bool = False, dtype: Any = np.float64) -> T
     return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
 
 
-def randn(*shape: int, requires_grad: bool = False, dtype: Any = np.float64,
+def randn(*shape: Any, requires_grad: bool = False, dtype: Any = np.float64,
           rng: np.random.Generator | None = None) -> Tensor:
+    """Standard normal samples; `randn(2, 3)` or `randn((2, 3))`, a floating dtype only."""
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    if np.dtype(dtype).kind != "f":
+        raise TypeError(f"randn: normal samples need a floating-point dtype, got {dtype}")
     rng = rng if rng is not None else np.random.default_rng()
-    return Tensor(rng.standard_normal(shape).astype(dtype), requires_grad=requires_grad)
+    return Tensor(rng.standard_normal(shape).astype(dtype), requires_grad=requires_grad,
+                  dtype=dtype)
 
 
 __all__ = ["Tensor", "tensor", "stack", "cat", "concatenate", "where", "zeros", "ones", "randn",
