@@ -503,8 +503,7 @@ def randn(*shape: Any, requires_grad: bool = False, dtype: Any = np.float64,
     if np.dtype(dtype).kind != "f":
         raise TypeError(f"randn: normal samples need a floating-point dtype, got {dtype}")
     rng = rng if rng is not None else np.random.default_rng()
-    return Tensor(rng.standard_normal(shape).astype(dtype), requires_grad=requires_grad,
-                  dtype=dtype)
+    return Tensor(rng.standard_normal(shape), requires_grad=requires_grad, dtype=dtype)
 
 
 __all__ = ["Tensor", "tensor", "stack", "cat", "concatenate", "where", "zeros", "ones", "randn",
