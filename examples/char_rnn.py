@@ -26,7 +26,15 @@ from matplotlib.figure import Figure
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone, uninstalled
 
 from tinygrad_rnn import Tensor, data, nn, no_grad, optim  # noqa: E402
+from tinygrad_rnn.cli.errors import (  # noqa: E402  the command line's checks
+    CLIError,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    writable,
+)
 from tinygrad_rnn.functional import cross_entropy, softmax  # noqa: E402
+from tinygrad_rnn.io import atomic_write  # noqa: E402
 
 HIDDEN, CHUNK, LR, CLIP = 100, 25, 0.1, 5.0
 PRIME = "Alice "
@@ -36,11 +44,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder for the pictures")
     parser.add_argument("--quick", action="store_true", help="a few seconds, for smoke tests")
-    parser.add_argument("--iterations", type=int, default=None,
+    parser.add_argument("--iterations", type=positive_int, default=None,
                         help="25-character chunks to train on (default 10000, quick 300)")
-    parser.add_argument("--temperature", type=float, default=0.7, help="for sampling")
-    parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args(argv)
+    parser.add_argument("--temperature", type=positive_float, default=0.7,
+                        help="for sampling (0.7)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (0)")
+    parser.add_argument("--force", action="store_true", help="overwrite an earlier picture")
+    args = parser.parse_args(argv)
+    try:  # refused before any training, like the command line: nothing overwritten blindly
+        args.picture = writable(Path(args.out) / "char_rnn_loss.png", args.force, "--out")
+    except CLIError as e:
+        parser.error(str(e))
+    return args
 
 
 def prepare() -> dict:
@@ -118,7 +133,7 @@ def smooth(losses: list[float], keep: float = 0.99) -> np.ndarray:
     return out
 
 
-def plot(d: dict, history: dict, path: Path) -> None:
+def plot(d: dict, history: dict, path: Path, force: bool = False) -> None:
     fig = Figure(figsize=(9, 5.5), layout="constrained")
     ax = fig.subplots()
     it = np.arange(1, len(history["losses"]) + 1)
@@ -133,13 +148,11 @@ def plot(d: dict, history: dict, path: Path) -> None:
            xlabel="iteration (one 25-character chunk each)", ylabel="cross-entropy, nats / char",
            ylim=(1.0, max(d["uniform"], max(held)) + 0.4))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=3, frameon=False)
-    fig.savefig(path, dpi=100)
+    atomic_write(path, lambda f: fig.savefig(f, dpi=100, format="png"), exclusive=not force)
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     iterations = args.iterations or (300 if args.quick else 10000)
     start = time.perf_counter()
     d, rng = prepare(), np.random.default_rng(args.seed)
@@ -154,8 +167,8 @@ def main(argv: list[str] | None = None) -> dict:
     history = train(model, d, iterations)
     text = sample(model, d["vocab"], 300, args.temperature, rng)
     print(f"sample after {iterations} iterations (temperature {args.temperature}):\n{text}")
-    picture = out / "char_rnn_loss.png"
-    plot(d, history, picture)
+    picture = args.picture
+    plot(d, history, picture, args.force)
     seconds = time.perf_counter() - start
     print(f"({seconds:.1f} s) wrote {picture}")
     return {**history, "uniform": d["uniform"], "unigram": d["unigram"], "sample": text,
@@ -163,4 +176,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ValueError as e:  # a setting the data cannot take: one line, like the command line
+        sys.exit(f"{Path(__file__).name}: error: {e}")

@@ -28,7 +28,14 @@ from matplotlib.figure import Figure
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone, uninstalled
 
 from tinygrad_rnn import Tensor, data, nn, no_grad, optim  # noqa: E402
+from tinygrad_rnn.cli.errors import (  # noqa: E402  the command line's checks
+    CLIError,
+    nonnegative_int,
+    positive_int,
+    writable,
+)
 from tinygrad_rnn.functional import mse_loss, squared_error  # noqa: E402
+from tinygrad_rnn.io import atomic_write  # noqa: E402
 from tinygrad_rnn.train import tbptt  # noqa: E402
 
 SERIES = "elnino"
@@ -41,11 +48,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder for the pictures")
     parser.add_argument("--quick", action="store_true", help="a few seconds, for smoke tests")
-    parser.add_argument("--window", type=int, default=12, help="months the MLP sees")
-    parser.add_argument("--hidden", type=int, default=32, help="hidden units (both models)")
-    parser.add_argument("--seed", type=int, default=0, help="first seed")
-    parser.add_argument("--seeds", type=int, default=5, help="runs with seeds seed, seed+1, ...")
-    return parser.parse_args(argv)
+    parser.add_argument("--window", type=positive_int, default=12,
+                        help="months the MLP sees (12)")
+    parser.add_argument("--hidden", type=positive_int, default=32,
+                        help="hidden units, both models (32)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="first seed (0)")
+    parser.add_argument("--seeds", type=positive_int, default=5,
+                        help="runs with seeds seed, seed+1, ... (5)")
+    parser.add_argument("--force", action="store_true", help="overwrite an earlier picture")
+    args = parser.parse_args(argv)
+    try:  # refused before any training, like the command line: nothing overwritten blindly
+        args.picture = writable(Path(args.out) / "forecast.png", args.force, "--out")
+    except CLIError as e:
+        parser.error(str(e))
+    return args
 
 
 def prepare() -> dict:
@@ -106,7 +122,7 @@ def scores(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     return float(np.sqrt(np.mean(err ** 2))), float(np.mean(np.abs(err)))
 
 
-def plot(d: dict, forecasts: dict, losses: dict, path: Path) -> None:
+def plot(d: dict, forecasts: dict, losses: dict, path: Path, force: bool = False) -> None:
     """Held-out months (truth and forecasts), forecast errors, and the training curves."""
     fig = Figure(figsize=(10, 9), layout="constrained")
     ax, ax_err, ax_loss = fig.subplots(3, 1, height_ratios=[3, 2, 2])
@@ -127,7 +143,7 @@ def plot(d: dict, forecasts: dict, losses: dict, path: Path) -> None:
     ax_loss.set(yscale="log", title="training loss (standardized units, training months only)",
                 xlabel="fraction of training", ylabel="mean squared error")
     ax_loss.legend()
-    fig.savefig(path, dpi=100)
+    atomic_write(path, lambda f: fig.savefig(f, dpi=100, format="png"), exclusive=not force)
 
 
 def run_seed(d: dict, args: argparse.Namespace, seed: int) -> tuple[dict, dict]:
@@ -169,15 +185,13 @@ def report(d: dict, runs: list[tuple[dict, dict]]) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     d = prepare()
     seeds = range(args.seed, args.seed + (1 if args.quick else args.seeds))
     runs = [run_seed(d, args, seed) for seed in seeds]
     table = report(d, runs)
-    picture = out / "forecast.png"
-    plot(d, *runs[0], picture)
+    picture = args.picture
+    plot(d, *runs[0], picture, args.force)
     seconds = time.perf_counter() - start
     print(f"(window = {args.window} months, hidden = {args.hidden}, {len(runs)} seed(s); "
           f"{seconds:.1f} s) wrote {picture}")
@@ -187,4 +201,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ValueError as e:  # a setting the data cannot take: one line, like the command line
+        sys.exit(f"{Path(__file__).name}: error: {e}")

@@ -99,3 +99,30 @@ def test_adding_problem_reports_finite_scores_against_a_baseline_near_one_sixth(
         assert len(r["curve"]) >= 2 and all(math.isfinite(m) for _, m in r["curve"]), \
             f"{name}, T={T}: learning curve {r['curve']}"
     assert {name for name, _ in summary["results"]} == {"Elman RNN", "LSTM"}
+
+
+@pytest.mark.parametrize("name, argv, message", [
+    ("forecast", ["--seeds", "0"], "--seeds: must be a positive integer, got 0"),
+    ("forecast", ["--hidden", "-1"], "--hidden: must be a positive integer"),
+    ("char_rnn", ["--temperature", "0"], "--temperature: must be a positive finite number"),
+    ("adding_problem", ["--lags", "1"], "--lags: must be at least 2"),
+    ("adding_problem", ["--steps", "x"], "--steps: must be an integer"),
+])
+def test_bad_arguments_are_one_clear_usage_error(tmp_path, capsys, name, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        load_example(name).main(["--out", str(tmp_path), *argv])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err
+
+
+def test_an_existing_picture_is_not_overwritten_without_force(tmp_path, capsys):
+    picture = tmp_path / "char_rnn_loss.png"
+    picture.write_bytes(b"mine")
+    example = load_example("char_rnn")
+    with pytest.raises(SystemExit) as exit_info:
+        example.main(["--out", str(tmp_path), "--quick", "--iterations", "2"])
+    assert exit_info.value.code == 2 and "pass --force" in capsys.readouterr().err
+    assert picture.read_bytes() == b"mine"
+    example.main(["--out", str(tmp_path), "--quick", "--iterations", "2", "--force"])
+    assert picture.read_bytes()[:8] == PNG_MAGIC
