@@ -38,6 +38,7 @@ FILES = {
     "graph_cell_svg": "unrolled_cell.svg", "graph_cell_png": "unrolled_cell.png",
     "graph_op_svg": "unrolled_op.svg", "graph_op_png": "unrolled_op.png",
     "flow": "gradient_flow.png",
+    "explorer": "explorer.html",
 }
 
 
@@ -79,6 +80,7 @@ def run(a: argparse.Namespace) -> int:
     for key, written in _graphs(trainer.model, task, files).items():
         files[key] = written  # .dot instead of .svg/.png when Graphviz is missing
     _flow(files["flow"], quick=a.quick)
+    _explorer(trainer.model, task, files["explorer"], quick=a.quick)
     forecast_figure(files["forecast"], task, trainer.model, result, trainer.history,
                     trainer.n_chunks, start_year=1950.0)
     _stage("pictures", began)
@@ -93,7 +95,8 @@ def _print_files(files: dict[str, Path]) -> None:
              "forecast": "held-out forecast vs persistence, and the training loss",
              "graph_cell_svg": "unfolded graph, one node per time step, coloured by |dE/dnode|",
              "graph_op_svg": "unfolded graph, every primitive op, coloured by |dE/dnode|",
-             "flow": "gradient flow ||dE/dh_t|| over time for several spectral radii of W"}
+             "flow": "gradient flow ||dE/dh_t|| over time for several spectral radii of W",
+             "explorer": "interactive explorer of the unrolled trained RNN (open in a browser)"}
     print("wrote:")
     for key, path in files.items():
         print(f"  {path}" + (f"  - {notes[key]}" if key in notes else ""))
@@ -187,3 +190,18 @@ def _flow(path: Path, quick: bool) -> None:
     print(f"gradient flow through time (untrained Elman RNNs and LSTMs, T={T}, H={H}):")
     for line in first_block.splitlines():
         print("  " + line)
+
+
+def _explorer(model: Any, task: Any, path: Path, quick: bool) -> None:
+    """The explorer page of the trained model on the last months of the training series."""
+    from .. import viz
+    from ..viz.influence import influence_matrix
+
+    T = 60 if quick else 240
+    x, g = _window(task, task.n_train - T, T)
+    E = F.squared_error(model(Tensor(x))[0], g)
+    E.backward(keep_node_grads=True)
+    page = viz.explore(E, params=model, influence=influence_matrix(model, x), title=(
+        f"the trained RNN unrolled over the last {T} training months · E = ½ Σ_t ‖y_t − g_t‖²"))
+    model.zero_grad()
+    page.save(path)

@@ -1,4 +1,5 @@
-"""`render` (the unfolded graph coloured by |∂E/∂node|) and `flow` (gradient flow in time)."""
+"""`render` (the unfolded graph coloured by |∂E/∂node|), `flow` (gradient flow in time) and
+`explore` (the interactive explorer of an unrolled model, one self-contained HTML file)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .errors import EXIT_FAILURE, EXIT_OK, CLIError, nonnegative_int, positive_int, writable
+from .errors import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    CLIError,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    writable,
+)
 
 FORMATS = ("svg", "png", "pdf", "dot")
 VIEWS = ("op", "cell", "collapsed")
@@ -56,6 +65,52 @@ def add_parsers(sub: Any) -> None:
     f.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (0)")
     f.add_argument("--force", action="store_true", help="overwrite an existing file")
     f.set_defaults(run=run_flow)
+    add_explore_parser(sub)
+
+
+def add_explore_parser(sub: Any) -> None:
+    x = sub.add_parser("explore", help="write the interactive explorer of an unrolled RNN (HTML)",
+                       description="Unroll a recurrent model over a random sequence, backprop "
+                                   "E and write one self-contained HTML page: every time step "
+                                   "coloured by its gradient, the op-level graph of any range, "
+                                   "the gradient over training and the influence matrix.")
+    x.add_argument("--steps", type=positive_int, default=100, help="time steps T (100)")
+    x.add_argument("--model", choices=("rnn", "lstm", "gru"), default="rnn",
+                   help="rnn: the notes' Elman RNN (default); lstm; gru")
+    x.add_argument("--hidden", type=positive_int, default=8, help="hidden size H (8)")
+    x.add_argument("--nonlinearity", choices=("tanh", "relu", "sigmoid"),
+                   help="σ of the Elman RNN (tanh)")
+    x.add_argument("--radius", type=positive_float, help="spectral radius of W (Elman RNN)")
+    x.add_argument("--train-steps", type=nonnegative_int, default=20,
+                   help="training steps behind the heatmap (20; 0: no heatmap)")
+    x.add_argument("--influence-steps", type=nonnegative_int, default=200,
+                   help="steps in the influence matrix (200; 0: none)")
+    x.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (0)")
+    x.add_argument("--out", default="out/explorer.html", help="output file (out/explorer.html)")
+    x.add_argument("--force", action="store_true", help="overwrite an existing file")
+    x.set_defaults(run=run_explore)
+
+
+def run_explore(a: argparse.Namespace) -> int:
+    from ..viz.example import explore_unrolled
+
+    if a.model != "rnn" and (a.nonlinearity is not None or a.radius is not None):
+        raise CLIError(f"--nonlinearity and --radius apply to --model rnn only, not {a.model}")
+    path = Path(a.out)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise CLIError(f"--out {a.out} must end in .html (the explorer is one HTML file)")
+    writable(path, a.force, "--out")
+    try:
+        page, times = explore_unrolled(a.steps, a.model, a.hidden, a.nonlinearity or "tanh",
+                                       a.radius, a.seed, a.train_steps,
+                                       influence_steps=a.influence_steps)
+        written = page.save(path)
+    except (RuntimeError, OSError) as e:
+        raise viz_error(e) from None
+    took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in times.items())
+    print(f"explorer ({a.steps} steps, {a.model}, H={a.hidden}): {written} "
+          f"({written.stat().st_size / 1e6:.1f} MB; {took}); open it in a browser")
+    return EXIT_OK
 
 
 def run_render(a: argparse.Namespace) -> int:

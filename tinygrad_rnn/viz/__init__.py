@@ -21,6 +21,7 @@ from .drawing import (
                    save,
                    to_dot,
 )
+from .explore import Explorer, explore
 from .flow import (
                    ClipRun,
                    FlowCurve,
@@ -39,7 +40,7 @@ __all__ = [
     "trace", "Graph", "Node", "Edge", "GradStat", "step_of",
     "draw", "to_dot", "save", "render_unrolled", "elman_example", "choose_view", "GraphvizNotFound",
     "RenderTimeout", "LargeGraphWarning", "LogColormap", "step_contributions", "View",
-    "build_view", "step_stats",
+    "build_view", "step_stats", "explore", "Explorer",
     "hidden_grad_norms", "jacobian_norms", "sweep", "format_table", "write_flow_figure",
     "FlowCurve", "FlowResults", "ClipRun", "clip_experiment", "flow_figure", "plot_flow",
 ]
