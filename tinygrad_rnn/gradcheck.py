@@ -89,7 +89,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any], eps: float = 1e-
 
     fn: tensors -> tensor (any shape). inputs: tensors (those with requires_grad=True are
     checked; non-tensors are treated as tensors requiring a gradient). Everything is computed
-    on float64 copies. An element fails when |analytic − numeric| > atol + rtol·|numeric|.
+    on float64 copies. An element fails when |analytic − numeric| > atol + rtol·|numeric|, and
+    when either side is NaN or infinite, unless both are the same infinity (in every mode).
     """
     if mode not in ("full", "random"):
         raise ValueError(f"gradcheck: mode must be 'full' or 'random', got {mode!r}")
