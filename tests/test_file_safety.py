@@ -347,3 +347,58 @@ def test_unusable_outputs_and_inputs_are_refused_before_training(capsys, argv, m
     assert code == 2 and message in err and err.count("\n") == 1, err
     if "--hidden" in argv:  # a new run: no checkpoint to blame
         assert "checkpoint" not in err, err
+
+
+# ---------------------------------------------------------------------------------- demo
+def test_ctrl_c_in_demo_leaves_no_partial_output(tmp_path, monkeypatch, capsys):
+    from tinygrad_rnn.cli import cmd_demo
+    from tinygrad_rnn.cli.trainer import Trainer
+
+    mine = tmp_path / "notes.txt"
+    mine.write_text("not the demo's")
+
+    def ctrl_c(*args, **kwargs):  # Ctrl-C after the checkpoint and the graphs were written
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cmd_demo, "_flow", ctrl_c)
+    code, err = _cli(capsys, "demo", "--quick", "--quiet", "--out", str(tmp_path))
+    assert code == 130 and "removed the" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    monkeypatch.undo()
+
+    original = Trainer.train_step
+
+    def train_step(self):  # Ctrl-C during training: the flag, then the loop stops and saves
+        result = original(self)
+        if self.step == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(Trainer, "train_step", train_step)
+    code, err = _cli(capsys, "demo", "--quick", "--quiet", "--out", str(tmp_path))
+    assert code == 130 and "removed the 1 file" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_demo_never_overwrites_a_dot_file_without_force(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("shutil.which", lambda name, *a, **k: None)
+    dot = tmp_path / "unrolled_op.dot"
+    dot.write_text("mine")
+    code, err = _cli(capsys, "demo", "--quick", "--quiet", "--out", str(tmp_path))
+    assert code == 2 and "unrolled_op.dot" in err and dot.read_text() == "mine", err
+    assert not (tmp_path / "demo_model.npz").exists()
+
+
+def test_demo_checks_again_at_write_time(tmp_path, monkeypatch, capsys):
+    from tinygrad_rnn.cli import cmd_demo
+
+    original = cmd_demo._gradcheck
+
+    def gradcheck_then_someone_writes(model, task):
+        (tmp_path / "unrolled_cell.svg").write_text("appeared meanwhile")
+        return original(model, task)
+
+    monkeypatch.setattr(cmd_demo, "_gradcheck", gradcheck_then_someone_writes)
+    code, err = _cli(capsys, "demo", "--quick", "--quiet", "--out", str(tmp_path))
+    assert code == 2 and "appeared while the demo ran" in err, err
+    assert (tmp_path / "unrolled_cell.svg").read_text() == "appeared meanwhile"

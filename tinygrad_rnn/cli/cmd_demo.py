@@ -15,19 +15,21 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from ..io import identity
 from ..tensor import Tensor
 from .anomaly import cli_detect_anomaly
 from .cmd_gradcheck import check_model, describe
 from .errors import (
     EXIT_FAILURE,
-    EXIT_INTERRUPTED,
     EXIT_OK,
+    CLIError,
     nonnegative_int,
     output_dir,
     positive_int,
     refuse_existing,
 )
 from .figures import forecast_figure
+from .progress import plural
 from .runs import make_config, model_from_config, optimizer_for, resolve_args
 from .tasks import series_task
 from .trainer import Settings, Trainer
@@ -66,10 +68,28 @@ def run(a: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = output_dir(a.out)
     files = {key: out / name for key, name in FILES.items()}
-    refuse_existing(list(files.values()), a.force)
+    every = list(files.values()) + _dot_fallbacks(files)
+    refuse_existing(every, a.force)
+    before = {path: identity(path) if path.exists() else None for path in every}
+    try:
+        return _run(a, files, t0)
+    except KeyboardInterrupt:  # Ctrl-C leaves no partial output behind
+        removed = [p for p, was in before.items() if p.exists() and identity(p) != was]
+        for path in removed:
+            path.unlink()
+        print(f"interrupted: removed the {plural(len(removed), 'file')} this demo had written",
+              file=sys.stderr)
+        raise
+
+
+def _dot_fallbacks(files: dict[str, Path]) -> list[Path]:
+    return sorted({p.with_suffix(".dot") for key, p in files.items() if key.startswith("graph")})
+
+
+def _run(a: argparse.Namespace, files: dict[str, Path], t0: float) -> int:
     trainer, task = _train(a, files["checkpoint"])
     if trainer is None:
-        return EXIT_INTERRUPTED
+        raise KeyboardInterrupt
     result = task.evaluate(trainer.model)
     for line in task.describe(result):
         print(line)
@@ -77,7 +97,7 @@ def run(a: argparse.Namespace) -> int:
     passed = _gradcheck(trainer.model, task)
     _stage("gradcheck", began)
     began = time.perf_counter()
-    for key, written in _graphs(trainer.model, task, files).items():
+    for key, written in _graphs(trainer.model, task, files, a.force).items():
         files[key] = written  # .dot instead of .svg/.png when Graphviz is missing
     _flow(files["flow"], quick=a.quick)
     _explorer(trainer.model, task, files["explorer"], quick=a.quick)
@@ -126,8 +146,7 @@ def _train(a: argparse.Namespace, checkpoint: Path) -> tuple[Trainer | None, Any
         outcome = trainer.run(progress=not a.quiet)
     trainer.history = outcome.history
     if outcome.interrupted:
-        print(f"interrupted at step {outcome.steps}/{outcome.total}; the model so far is in "
-              f"{checkpoint}")
+        print(f"interrupted at step {outcome.steps}/{outcome.total}")
         return None, task
     print(f"trained {outcome.steps} steps in {outcome.seconds:.1f} s "
           f"(final loss E = {outcome.history[-1][1]:.3f} per chunk)")
@@ -151,11 +170,13 @@ def _gradcheck(model: Any, task: Any) -> bool:
     return verdict.passed
 
 
-def _graphs(model: Any, task: Any, files: dict[str, Path]) -> dict[str, Path]:
+def _graphs(model: Any, task: Any, files: dict[str, Path], force: bool = False
+            ) -> dict[str, Path]:
     """The unfolded graph of the trained model on a real window, after backward of E.
 
     Returns {file key: path written}. Without Graphviz's `dot` the DOT source is written
-    instead, with one warning line, and the demo goes on.
+    instead, with one warning line, and the demo goes on. A file that appeared at one of these
+    paths while the demo ran is not overwritten without --force.
     """
     from .. import viz
 
@@ -170,6 +191,10 @@ def _graphs(model: Any, task: Any, files: dict[str, Path]) -> dict[str, Path]:
             f"the trained RNN unrolled over {T} months · {view} view · fill: |dE/dnode|"))
         model.zero_grad()
         for key in keys:
+            for path in (files[key], files[key].with_suffix(".dot")):
+                if path.exists() and not force and path not in written.values():
+                    raise CLIError(f"{path} appeared while the demo ran; it is left as it is "
+                                   "(pass --force to overwrite it)")
             try:
                 written[key] = viz.save(picture, files[key])
             except viz.GraphvizNotFound:
