@@ -374,3 +374,16 @@ def test_randn_takes_a_shape_tuple_like_pytorch_and_only_float_dtypes():
     assert tg.randn(4, dtype=np.float32, rng=rng).dtype == np.float32
     with pytest.raises(TypeError, match="floating-point"):
         tg.randn(2, dtype=np.int64)
+
+
+def test_a_python_scalar_never_upcasts_a_float32_tensor_in_a_users_own_op():
+    class Scale(tg.autograd.Function):  # no promote_from: a user's op without promotion
+        @staticmethod
+        def forward(ctx, x, factor):
+            return x * factor
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None
+
+    assert Scale.apply(Tensor([1.0], dtype=np.float32), 2.0).dtype == np.float32

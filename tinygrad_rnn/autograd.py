@@ -243,14 +243,16 @@ def _to_tensors(cls: type, inputs: tuple, Tensor: type) -> tuple[tuple, list]:
 
     For an op that promotes (`promote_from`), Python scalars join the promotion as the weakest
     group (a scalar never upcasts a tensor) and become constants of the result dtype; lists and
-    ndarrays count as tensors of their own dtype. See promotion.py.
+    ndarrays count as tensors of their own dtype. See promotion.py. For any other op (a user's
+    own, say) a constant takes the dtype of the first float tensor operand, so a Python number
+    does not upcast a float32 computation either.
     """
-    from .tensor import _to_array
+    from .tensor import _to_array, as_tensor
 
     first = cls.promote_from
     if first is None:
-        tensors = tuple(x if isinstance(x, Tensor) else Tensor._wrap(_to_array(x, None, False),
-                                                                        None, 0) for x in inputs)
+        like = next((x for x in inputs if isinstance(x, Tensor)), None)
+        tensors = tuple(x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs)
         return tensors, [t._data for t in tensors]
     arrays, scalars = [], []
     for i, x in enumerate(inputs):
