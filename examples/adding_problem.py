@@ -42,6 +42,7 @@ from tinygrad_rnn.cli.errors import (  # noqa: E402  the command line's checks
 )
 from tinygrad_rnn.functional import mse_loss  # noqa: E402
 from tinygrad_rnn.io import atomic_write  # noqa: E402
+from tinygrad_rnn.train import tbptt_step  # noqa: E402
 
 HIDDEN, BATCH, LR, CLIP = 32, 64, 1e-2, 1.0
 TOLERANCE = 0.04  # Hochreiter & Schmidhuber (1997): a sequence is solved if |error| < 0.04
@@ -50,19 +51,21 @@ COLORS = {"Elman RNN": "tab:red", "LSTM": "tab:blue"}
 
 
 class ElmanLast(nn.Module):
-    """The notes' Elman RNN read out at the last step only: y = V h_T + c. x (T, B, 2) → (B, 1)."""
+    """The notes' Elman RNN read out at the last step only: y = V h_T + c.
+
+    x (T, B, 2) → (y (B, 1), h_T), the (output, state) pair every recurrent model returns."""
 
     def __init__(self, hidden: int, seed: int) -> None:
         super().__init__()
         self.net = nn.ElmanRNN(2, hidden, 1, seed=seed)
 
-    def forward(self, x: Tensor) -> Tensor:
-        ys, _ = self.net(x)
-        return ys[-1]
+    def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        ys, h = self.net(x, state)
+        return ys[-1], h
 
 
 class LSTMLast(nn.Module):
-    """LSTM, then a Linear head on h_T. x (T, B, 2) → (B, 1)."""
+    """LSTM, then a Linear head on h_T. x (T, B, 2) → (y (B, 1), (h_T, c_T))."""
 
     def __init__(self, hidden: int, seed: int) -> None:
         super().__init__()
@@ -70,9 +73,9 @@ class LSTMLast(nn.Module):
         self.lstm.b.data[hidden: 2 * hidden] = 1.0  # gate order i, f, g, o: remember by default
         self.head = nn.Linear(hidden, 1, seed=seed + 1)
 
-    def forward(self, x: Tensor) -> Tensor:
-        _, (h_T, _) = self.lstm(x)
-        return self.head(h_T)
+    def forward(self, x: Tensor, state: tuple | None = None) -> tuple[Tensor, tuple]:
+        _, (h_T, c_T) = self.lstm(x, state)
+        return self.head(h_T), (h_T, c_T)
 
 
 MODELS = {"Elman RNN": ElmanLast, "LSTM": LSTMLast}
@@ -106,7 +109,7 @@ def lag(text: str) -> int:
 def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Test MSE and the fraction of sequences with |error| < TOLERANCE."""
     with no_grad():
-        pred = model(Tensor(x)).numpy()
+        pred = model(Tensor(x))[0].numpy()
     err = pred - y
     return float(np.mean(err ** 2)), float(np.mean(np.abs(err) < TOLERANCE))
 
@@ -114,17 +117,13 @@ def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[float, flo
 def train(name: str, T: int, steps: int, test: tuple, seed: int) -> dict:
     """Train one model at one lag; the test MSE is recorded 10 times along the way."""
     model = MODELS[name](HIDDEN, seed)
-    params = list(model.parameters())
-    opt = optim.Adam(params, lr=LR)
+    opt = optim.Adam(model.parameters(), lr=LR)
     curve, every = [], max(1, steps // 10)
     start = time.perf_counter()
     for step in range(1, steps + 1):
         x, y = data.adding_problem(T, BATCH, seed=seed * 100_000 + step)
-        opt.zero_grad()
-        loss = mse_loss(model(Tensor(x)), y)
-        loss.backward()
-        nn.clip_grad_norm_(params, CLIP)
-        opt.step()
+        # one truncated-BPTT step whose chunk is the whole sequence: full BPTT from h_0 = 0
+        tbptt_step(model, x, y, mse_loss, opt, clip=CLIP)
         if step % every == 0 or step == steps:
             curve.append((step, evaluate(model, *test)[0]))
     mse, solved = evaluate(model, *test)

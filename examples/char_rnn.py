@@ -35,6 +35,7 @@ from tinygrad_rnn.cli.errors import (  # noqa: E402  the command line's checks
 )
 from tinygrad_rnn.functional import cross_entropy, softmax  # noqa: E402
 from tinygrad_rnn.io import atomic_write  # noqa: E402
+from tinygrad_rnn.train import tbptt_step  # noqa: E402
 
 HIDDEN, CHUNK, LR, CLIP = 100, 25, 0.1, 5.0
 PRIME = "Alice "
@@ -102,21 +103,22 @@ def sample(model: nn.ElmanRNN, vocab: data.CharVocab, n: int, temperature: float
 def train(model: nn.ElmanRNN, d: dict, iterations: int) -> dict:
     """min-char-rnn's loop; returns per-iteration losses and held-out checkpoints."""
     chunks = data.bptt_batches(d["train"], 1, CHUNK, drop_last=True)
-    params = list(model.parameters())
-    opt = optim.Adagrad(params, lr=LR)
+    vocab = d["vocab"]
+    opt = optim.Adagrad(model.parameters(), lr=LR)
+
+    def loss_fn(logits: Tensor, y: np.ndarray) -> Tensor:
+        return cross_entropy(logits.reshape(-1, vocab.size), y.reshape(-1))
+
     losses, checkpoints, h = [], [(0, held_out_loss(model, d))], None
     every = max(1, iterations // 10)
     for it in range(1, iterations + 1):
         x, y = chunks[(it - 1) % len(chunks)]
         if (it - 1) % len(chunks) == 0:
             h = None  # back at the start of the text
-        opt.zero_grad()
-        loss, h = chunk_loss(model, d["vocab"], x, y, h)
-        loss.backward()
-        nn.clip_grad_value_(params, CLIP)
-        opt.step()
-        h = h.detach()  # truncated BPTT: keep the value, cut the graph
-        losses.append(loss.item())
+        # truncated BPTT: zero_grad, forward from h (detached), backward, clip, update
+        done = tbptt_step(model, vocab.one_hot(x), y, loss_fn, opt, h, clip_value=CLIP)
+        h = done.state
+        losses.append(done.loss)
         if it % every == 0 or it == iterations:
             checkpoints.append((it, held_out_loss(model, d)))
             print(f"{it:>9} {it * CHUNK:>9} {smooth(losses)[-1]:>12.3f} "

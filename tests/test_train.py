@@ -141,3 +141,20 @@ def test_the_same_seed_gives_bit_identical_parameters():
     b, _, _ = train(seed=3, epochs=10)
     for (name, p), q in zip(a.named_parameters(), b.parameters()):
         assert np.array_equal(p.data, q.data), f"{name} differs between identical runs"
+
+
+def test_tbptt_step_is_the_loop_body_and_refuses_a_non_finite_loss_before_updating():
+    from tinygrad_rnn.train import TrainingDiverged, tbptt_step
+
+    model, x, y = problem("ElmanRNN", 6, 2, 3)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    before = [p.data.copy() for p in model.parameters()]
+    bad = y.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(TrainingDiverged, match="the loss became nan"):
+        tbptt_step(model, x, bad, squared_error, opt, check_finite=True)
+    assert all(np.array_equal(b, p.data) for b, p in zip(before, model.parameters()))
+    done = tbptt_step(model, x, y, squared_error, opt, clip=1e9, clip_value=1e-3)
+    assert done.grad_norm > 1e-3 and all(np.abs(p.grad).max() <= 1e-3
+                                         for p in model.parameters())
+    assert done.state.requires_grad is False and done.state.shape == (2, 3)

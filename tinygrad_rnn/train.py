@@ -17,10 +17,24 @@ from typing import Any
 import numpy as np
 
 from .nn.module import Module
-from .nn.utils import clip_grad_norm_
+from .nn.utils import clip_grad_norm_, clip_grad_value_
 from .tensor import Tensor
 
-__all__ = ["TBPTTResult", "tbptt", "detach_state", "full_bptt_gradients"]
+__all__ = ["StepResult", "TrainingDiverged", "TBPTTResult", "tbptt", "tbptt_step",
+           "detach_state", "full_bptt_gradients"]
+
+
+class TrainingDiverged(ArithmeticError):
+    """A step's loss or gradient norm was not finite; the parameters were left unchanged."""
+
+
+@dataclass
+class StepResult:
+    """What one `tbptt_step` produced."""
+
+    loss: float
+    grad_norm: float | None  # the gradient norm before clipping (None without `clip`)
+    state: Any  # the state after the chunk, detached: the next chunk's starting state
 
 
 @dataclass
@@ -75,6 +89,39 @@ def _check(model: Any, inputs: Any, targets: Any, chunk_len: Any) -> tuple[Any, 
     return x, y
 
 
+def tbptt_step(model: Module, x: Any, y: Any, loss_fn: Callable[[Tensor, Any], Tensor],
+               optimizer: Any = None, state: Any = None, clip: float | None = None,
+               clip_value: float | None = None, check_finite: bool = False) -> StepResult:
+    """One step of truncated BPTT on one chunk, the loop body every trainer here shares.
+
+    optimizer.zero_grad() (if an optimizer is given), outputs, new_state = model(x, state
+    detached), loss_fn(outputs, y).backward(), clip the gradient norm to `clip` and/or every
+    element to ±`clip_value`, optimizer.step(). Without an optimizer the gradients are only
+    accumulated (nothing is zeroed or updated). check_finite: raise TrainingDiverged, before the
+    update, if the loss or the gradient norm is NaN or infinite.
+    """
+    if optimizer is not None:
+        optimizer.zero_grad()
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    outputs, new_state = model(x, detach_state(state))
+    loss = loss_fn(outputs, y)
+    value = float(loss.item())
+    if check_finite and not np.isfinite(value):
+        raise TrainingDiverged(f"the loss became {value}")
+    loss.backward()
+    params = list(model.parameters())
+    norm = None if clip is None else float(clip_grad_norm_(params, clip))
+    if check_finite and norm is not None and not np.isfinite(norm):
+        finite = all(np.all(np.isfinite(p.grad)) for p in params if p.grad is not None)
+        raise TrainingDiverged("the gradient norm overflowed (every gradient is finite but "
+                               "huge)" if finite else f"the gradient norm became {norm}")
+    if clip_value is not None:
+        clip_grad_value_(params, clip_value)
+    if optimizer is not None:
+        optimizer.step()
+    return StepResult(value, norm, detach_state(new_state))
+
+
 def tbptt(model: Module, inputs: Any, targets: Any, loss_fn: Callable[[Tensor, Any], Tensor],
           optimizer: Any, chunk_len: int, clip: float | None = None, state: Any = None,
           step: bool = True) -> TBPTTResult:
@@ -91,22 +138,17 @@ def tbptt(model: Module, inputs: Any, targets: Any, loss_fn: Callable[[Tensor, A
     if step and optimizer is None:
         raise ValueError("tbptt: an optimizer is needed unless step=False")
     result = TBPTTResult()
-    params = list(model.parameters())
     if not step:
         model.zero_grad()
     for start in range(0, x.shape[0], chunk_len):
         stop = start + chunk_len
-        if step:
-            optimizer.zero_grad()
-        outputs, state = model(x[start:stop], detach_state(state))
-        loss = loss_fn(outputs, y[start:stop])
-        loss.backward()
-        result.losses.append(float(loss.item()))
-        if clip is not None:
-            result.grad_norms.append(clip_grad_norm_(params, clip))
-        if step:
-            optimizer.step()
-    result.state = detach_state(state)
+        done = tbptt_step(model, x[start:stop], y[start:stop], loss_fn,
+                          optimizer if step else None, state, clip)
+        result.losses.append(done.loss)
+        if done.grad_norm is not None:
+            result.grad_norms.append(done.grad_norm)
+        state = done.state
+    result.state = state
     return result
 
 
@@ -116,9 +158,7 @@ def full_bptt_gradients(model: Module, inputs: Any, targets: Any,
     """Loss and {name: gradient} of the whole sequence by plain backprop (no truncation)."""
     _check(model, inputs, targets, 1)
     model.zero_grad()
-    outputs, _ = model(inputs, state)
-    loss = loss_fn(outputs, targets)
-    loss.backward()
+    loss = tbptt_step(model, inputs, targets, loss_fn, state=state).loss
     grads = {name: (p.grad.copy() if p.grad is not None else np.zeros_like(p.data))
              for name, p in model.named_parameters()}
-    return float(loss.item()), grads
+    return loss, grads

@@ -23,9 +23,7 @@ import numpy as np
 from ..autograd import AnomalyError
 from ..checkpoint import Checkpoint, CheckpointError, save_checkpoint
 from ..io import FileIdentity
-from ..nn.utils import clip_grad_norm_
-from ..tensor import Tensor
-from ..train import detach_state
+from ..train import TrainingDiverged, tbptt_step
 from .checks import check_restored
 from .errors import EXIT_FAILURE, CLIError
 from .models import state_from_arrays, state_to_arrays
@@ -156,24 +154,17 @@ class Trainer:
         return self.task.tensors(ix, iy)
 
     def train_step(self) -> tuple[float, float]:
-        """One chunk: forward, E or cross-entropy, backward (BPTT), clip, update."""
+        """One chunk: the library's truncated-BPTT step (E or cross-entropy, BPTT, clip, update)."""
         x, y = self.batch()
-        self.optimizer.zero_grad()
-        ys, state = self.model(Tensor(x), self.carry)
-        loss = self.task.loss(ys, y)
-        value = float(loss.item())
-        if not np.isfinite(value):
-            raise self._diverged(f"the loss became {value}")
-        loss.backward()
-        norm = clip_grad_norm_(self.params, self.s.clip if self.s.clip > 0 else float("inf"))
-        if not np.isfinite(norm):
-            finite = all(np.all(np.isfinite(p.grad)) for p in self.params if p.grad is not None)
-            raise self._diverged("the gradient norm overflowed (every gradient is finite but "
-                                 "huge)" if finite else f"the gradient norm became {norm}")
-        self.optimizer.step()
-        self.carry = detach_state(state)
+        clip = self.s.clip if self.s.clip > 0 else float("inf")  # inf: measure, don't clip
+        try:
+            done = tbptt_step(self.model, x, y, self.task.loss, self.optimizer, self.carry, clip,
+                              check_finite=True)
+        except TrainingDiverged as e:
+            raise self._diverged(str(e)) from None
+        self.carry = done.state
         self.step += 1
-        return value, float(norm)
+        return done.loss, float(done.grad_norm)
 
     def _diverged(self, what: str) -> CLIError:
         return CLIError(f"{what} at step {self.step + 1}: training diverged. Lower --lr, set "
