@@ -67,6 +67,8 @@ def scalar_dtype(x: Any) -> np.dtype | None:
 
 def result_dtype(arrays: list[np.ndarray], scalars: list[np.dtype] = ()) -> np.dtype:
     """The dtype of an op over `arrays` (tensors' data) and Python scalars of `scalars` dtypes."""
+    if len(arrays) == 1 and arrays[0].dtype.kind == "f":  # `x * 2.0`: scalars never upcast x
+        return arrays[0].dtype
     dim = zero = wrapped = None
     for a in arrays:
         if a.ndim:
