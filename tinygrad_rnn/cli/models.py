@@ -14,49 +14,12 @@ from typing import Any
 import numpy as np
 
 from .. import nn, optim
-from ..autograd import scope
-from ..tensor import Tensor, stack
+from ..tensor import Tensor
 from .errors import CLIError
 
 MODELS = ("rnn", "lstm", "gru")
 OPTIMIZERS = ("adam", "sgd", "adagrad")
 NONLINEARITIES = ("tanh", "sigmoid", "relu")
-
-
-class GatedModel(nn.Module):
-    """An LSTM or GRU core with the notes' read-out: y_t = V h_t + c.
-
-    Parameters: core.U (gH, I), core.W (gH, H), core.b (gH,), V (O, H), c (O,).
-    x (T, B, I) → ys (T, B, O) and the final state ((h, c) for the LSTM, h for the GRU).
-    """
-
-    def __init__(self, kind: str, input_size: int, hidden_size: int, output_size: int,
-                 seed: int | None = None) -> None:
-        super().__init__()
-        rng = np.random.default_rng(seed)
-        layer = {"lstm": nn.LSTM, "gru": nn.GRU}[kind]
-        self.core = layer(input_size, hidden_size, seed=rng)
-        self.kind, self.output_size = kind, output_size
-        bound = 1.0 / np.sqrt(hidden_size)
-        self.V = nn.Parameter(rng.uniform(-bound, bound, (output_size, hidden_size)))
-        self.c = nn.Parameter(rng.uniform(-bound, bound, (output_size,)))
-
-    def unroll(self, x: Any, state: Any = None) -> list[Tensor]:
-        return self.core.unroll(x, state)
-
-    def readout(self, hs: list[Tensor]) -> Tensor:
-        """ys = stack(hs) Vᵀ + c, one matmul for all steps (scope "output")."""
-        T, (B, H) = len(hs), hs[0].shape
-        with scope("output"):
-            z = stack(hs).reshape(T * B, H) @ self.V.T + self.c
-            return z.reshape(T, B, self.output_size)
-
-    def forward(self, x: Any, state: Any = None) -> tuple[Tensor, Any]:
-        hs, final = self.core(x, state)
-        T, B, H = hs.shape
-        with scope("output"):
-            z = hs.reshape(T * B, H) @ self.V.T + self.c
-        return z.reshape(T, B, self.output_size), final
 
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # row blocks of U, W and b
@@ -116,7 +79,7 @@ def _gib(n: int) -> str:
 
 def build_model(kind: str, input_size: int, hidden_size: int, output_size: int,
                 seed: int | None = 0, nonlinearity: str = "tanh") -> nn.Module:
-    """`rnn` → nn.ElmanRNN (identity output), `lstm`/`gru` → GatedModel."""
+    """`rnn` → nn.ElmanRNN (identity output), `lstm`/`gru` → nn.GatedModel."""
     check_sizes(kind, input_size, hidden_size, output_size)
     if kind == "rnn":
         if nonlinearity not in NONLINEARITIES:
@@ -124,7 +87,7 @@ def build_model(kind: str, input_size: int, hidden_size: int, output_size: int,
                            f"{', '.join(NONLINEARITIES)}")
         return nn.ElmanRNN(input_size, hidden_size, output_size, nonlinearity=nonlinearity,
                            seed=np.random.default_rng(seed))
-    return GatedModel(kind, input_size, hidden_size, output_size, seed=seed)
+    return nn.GatedModel(kind, input_size, hidden_size, output_size, seed=seed)
 
 
 def build_optimizer(name: str, params: Any, lr: float, momentum: float = 0.0) -> optim.Optimizer:

@@ -7,7 +7,7 @@ clipping), and `save`/`load` to .npz. `nn.functional` is `tinygrad_rnn.functiona
 
 from .. import functional
 from . import init, utils
-from .gated import GRU, LSTM, GRUCell, LSTMCell
+from .gated import GRU, LSTM, GatedModel, GRUCell, LSTMCell
 from .linear import (
     MLP,
     CrossEntropyLoss,
@@ -29,6 +29,7 @@ __all__ = [
     "Module", "Parameter", "Sequential", "StateDictError", "functional_call",
     "Linear", "MLP", "Tanh", "Sigmoid", "ReLU", "Identity", "Softmax", "get_activation",
     "SquaredError", "MSELoss", "CrossEntropyLoss",
-    "RNNCell", "RNN", "ElmanRNN", "LSTMCell", "LSTM", "GRUCell", "GRU", "NONLINEARITIES",
+    "RNNCell", "RNN", "ElmanRNN", "LSTMCell", "LSTM", "GRUCell", "GRU", "GatedModel",
+    "NONLINEARITIES",
     "init", "utils", "functional", "clip_grad_norm_", "clip_grad_value_", "save", "load",
 ]

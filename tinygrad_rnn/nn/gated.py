@@ -19,7 +19,7 @@ import numpy as np
 from .. import ops
 from ..autograd import scope
 from ..tensor import Tensor, stack
-from .module import Module
+from .module import Module, Parameter
 from .rnn import (
     _make_rnn_params,
     check_sequence,
@@ -186,3 +186,40 @@ class GRU(Module):
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}"
+
+
+class GatedModel(Module):
+    """An LSTM or GRU core with the notes' read-out: y_t = V h_t + c.
+
+    Parameters: core.U (gH, I), core.W (gH, H), core.b (gH,), V (O, H), c (O,).
+    x (T, B, I) → ys (T, B, O) and the final state ((h, c) for the LSTM, h for the GRU).
+    """
+
+    def __init__(self, kind: str, input_size: int, hidden_size: int, output_size: int,
+                 seed: int | None = None) -> None:
+        super().__init__()
+        if kind not in ("lstm", "gru"):
+            raise ValueError(f"GatedModel: kind must be 'lstm' or 'gru', got {kind!r}")
+        rng = np.random.default_rng(seed)
+        self.core = (LSTM if kind == "lstm" else GRU)(input_size, hidden_size, seed=rng)
+        self.kind, self.output_size = kind, check_size(output_size, "output_size", "GatedModel")
+        bound = 1.0 / np.sqrt(hidden_size)
+        self.V = Parameter(rng.uniform(-bound, bound, (output_size, hidden_size)))
+        self.c = Parameter(rng.uniform(-bound, bound, (output_size,)))
+
+    def unroll(self, x: Any, state: Any = None) -> list[Tensor]:
+        return self.core.unroll(x, state)
+
+    def readout(self, hs: list[Tensor]) -> Tensor:
+        """ys = stack(hs) Vᵀ + c, one matmul for all steps (scope "output")."""
+        T, (B, H) = len(hs), hs[0].shape
+        with scope("output"):
+            z = stack(hs).reshape(T * B, H) @ self.V.T + self.c
+            return z.reshape(T, B, self.output_size)
+
+    def forward(self, x: Any, state: Any = None) -> tuple[Tensor, Any]:
+        hs, final = self.core(x, state)
+        T, B, H = hs.shape
+        with scope("output"):
+            z = hs.reshape(T * B, H) @ self.V.T + self.c
+        return z.reshape(T, B, self.output_size), final
