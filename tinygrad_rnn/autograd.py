@@ -247,27 +247,32 @@ def _to_tensors(cls: type, inputs: tuple, Tensor: type) -> tuple[tuple, list]:
     own, say) a constant takes the dtype of the first float tensor operand, so a Python number
     does not upcast a float32 computation either.
     """
-    from .tensor import _to_array, as_tensor
-
     first = cls.promote_from
     if first is None:
+        from .tensor import as_tensor
+
         like = next((x for x in inputs if isinstance(x, Tensor)), None)
         tensors = tuple(x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs)
         return tensors, [t._data for t in tensors]
-    arrays, scalars = [], []
-    for i, x in enumerate(inputs):
-        kind = scalar_dtype(x) if i >= first else None
-        if kind is not None:
-            scalars.append(kind)
-        else:
-            arrays.append(x._data if isinstance(x, Tensor) else _to_array(x, None, False))
-    dtype = result_dtype(arrays[first:], scalars)
-    tensors, out = [], []
+    datas, scalars = [], []  # datas: an array per operand, None for a Python scalar
     for i, x in enumerate(inputs):
         if isinstance(x, Tensor):
-            data = x._data
+            datas.append(x._data)
+            continue
+        kind = scalar_dtype(x) if i >= first else None
+        if kind is None:  # a list or an ndarray: a tensor of its own dtype
+            from .tensor import _to_array
+
+            datas.append(_to_array(x, None, False))
         else:
-            data = _to_array(x, dtype if i >= first else None, False)
+            datas.append(None)
+            scalars.append(kind)
+    dtype = result_dtype([d for d in datas[first:] if d is not None], scalars)
+    tensors, out = [], []
+    for i, (x, data) in enumerate(zip(inputs, datas)):
+        if data is None:
+            data = np.array(x, dtype=dtype)
+        if not isinstance(x, Tensor):
             x = Tensor._wrap(data, None, 0)
         tensors.append(x)
         out.append(data if i < first or data.dtype == dtype else data.astype(dtype))
