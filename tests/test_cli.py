@@ -277,7 +277,7 @@ BAD = [
     (["train", "--csv", "{nonnumeric_csv}", "--column", "b"], "'oops'"),
     (["train", "--csv", "{short_csv}", "--column", "v"], "shorter than the chunk length"),
     (["train", "--csv", "{medium_csv}", "--column", "v", "--chunk", "8"],
-     "too short for --chunk 8 with --batch 4"),
+     "too short for chunk 8 with batch 4"),
     (["train", "--csv", "{short_csv}"], "--csv needs --column"),
     (["train", "--column", "v"], "--column only applies to --csv"),
     (["train", "--text-file", "{latin1_txt}"], "not valid UTF-8"),

@@ -422,3 +422,16 @@ def test_end_to_end_char_pipeline():
 def test_public_api_is_exported():
     for name in data.__all__:
         assert hasattr(data, name), name
+
+
+def test_training_tasks_raise_value_errors_the_examples_can_catch():
+    from tinygrad_rnn.data.tasks import chunk_plan
+
+    with pytest.raises(ValueError, match="at least 3 are needed"):
+        data.SeriesTask("tiny", {}, np.array([1.0, 2.0]), 0.2)
+    with pytest.raises(ValueError, match="only 3 characters; too short"):
+        data.TextTask("abc", {}, "abc", 0.5)
+    with pytest.raises(ValueError, match="too short for chunk 8 with batch 4"):
+        chunk_plan(30, 4, 8, "x")
+    task = data.SeriesTask("sines", {}, np.sin(np.arange(200) / 5), 0.2)
+    assert task.n_train == 160 and chunk_plan(task.n_items, 4, 8, "x") == 4

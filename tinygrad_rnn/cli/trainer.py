@@ -22,13 +22,13 @@ import numpy as np
 
 from ..autograd import AnomalyError
 from ..checkpoint import Checkpoint, CheckpointError, save_checkpoint
+from ..data.tasks import chunk_plan, index_batches
 from ..io import FileIdentity
 from ..train import TrainingDiverged, tbptt_step
 from .checks import check_restored
 from .errors import EXIT_FAILURE, CLIError
 from .models import state_from_arrays, state_to_arrays
 from .progress import ProgressBar
-from .tasks import chunk_plan, index_batches
 
 
 @dataclass
@@ -79,8 +79,11 @@ class Trainer:
         self.task, self.model, self.optimizer, self.s = task, model, optimizer, settings
         self.config, self.path = config, checkpoint
         self.params = list(model.parameters())
-        self.n_chunks = chunk_plan(task.n_items, settings.batch, settings.chunk, task.label,
-                                   "characters" if task.kind == "text" else "values")
+        try:
+            self.n_chunks = chunk_plan(task.n_items, settings.batch, settings.chunk, task.label,
+                                       "characters" if task.kind == "text" else "values")
+        except ValueError as e:
+            raise CLIError(f"{e} (--chunk {settings.chunk}, --batch {settings.batch})") from None
         self.total = settings.max_steps or settings.epochs * self.n_chunks
         self.step, self.offset, self.offset_epoch = 0, 0, -1
         self.rng = np.random.default_rng(seed)

@@ -35,12 +35,17 @@ Text (bundled files, see :mod:`tinygrad_rnn.data.text`):
 - :func:`load_text_file` reads the user's own UTF-8 text;
   :class:`CharVocab` and :func:`bptt_batches` turn text into training data.
 
+Training tasks (see :mod:`tinygrad_rnn.data.tasks`): :class:`SeriesTask` (next-value
+forecasting with the notes' E) and :class:`TextTask` (next character, cross-entropy), each
+with its train/held-out split, chunk layout and evaluation against a baseline.
+
 Full provenance: ``tinygrad_rnn/data/files/SOURCES.md``.
 """
 
 from .preprocessing import Standardizer, make_windows, to_sequences, train_test_split
 from .series import SeriesInfo, load_csv_column, load_series, series_info, series_names
 from .synthetic import COPY_BLANK, adding_problem, copy_task, noisy_sines
+from .tasks import SeriesTask, TextTask
 from .text import (
     CharVocab,
     TextInfo,
@@ -55,8 +60,10 @@ __all__ = [
     "COPY_BLANK",
     "CharVocab",
     "SeriesInfo",
+    "SeriesTask",
     "Standardizer",
     "TextInfo",
+    "TextTask",
     "adding_problem",
     "bptt_batches",
     "copy_task",
