@@ -32,7 +32,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def build_parser() -> ArgumentParser:
-    from . import cmd_demo, cmd_gradcheck, cmd_train, cmd_viz, sampling
+    from . import cmd_demo, cmd_gradcheck, cmd_sample, cmd_train, cmd_viz
 
     parser = ArgumentParser(
         prog=PROG, description="A small exact autodiff engine and the notes' RNN: train it, "
@@ -42,7 +42,7 @@ def build_parser() -> ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     cmd_demo.add_parser(sub)
     cmd_train.add_parser(sub)
-    sampling.add_parser(sub)
+    cmd_sample.add_parser(sub)
     cmd_gradcheck.add_parser(sub)
     cmd_viz.add_parsers(sub)
     return parser

@@ -18,7 +18,7 @@ from .. import functional as F
 from ..io import identity
 from ..tensor import Tensor
 from .anomaly import cli_detect_anomaly
-from .cmd_gradcheck import check_model, describe
+from .bptt_check import check_model, describe
 from .errors import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -87,7 +87,7 @@ def _dot_fallbacks(files: dict[str, Path]) -> list[Path]:
 
 
 def _run(a: argparse.Namespace, files: dict[str, Path], t0: float) -> int:
-    trainer, task = _train(a, files["checkpoint"])
+    trainer, task, history = _train(a, files["checkpoint"])
     if trainer is None:
         raise KeyboardInterrupt
     result = task.evaluate(trainer.model)
@@ -101,7 +101,7 @@ def _run(a: argparse.Namespace, files: dict[str, Path], t0: float) -> int:
         files[key] = written  # .dot instead of .svg/.png when Graphviz is missing
     _flow(files["flow"], quick=a.quick)
     _explorer(trainer.model, task, files["explorer"], quick=a.quick)
-    forecast_figure(files["forecast"], task, trainer.model, result, trainer.history,
+    forecast_figure(files["forecast"], task, trainer.model, result, history,
                     trainer.n_chunks, start_year=1950.0)
     _stage("pictures", began)
     _print_files(files)
@@ -122,7 +122,8 @@ def _print_files(files: dict[str, Path]) -> None:
         print(f"  {path}" + (f"  - {notes[key]}" if key in notes else ""))
 
 
-def _train(a: argparse.Namespace, checkpoint: Path) -> tuple[Trainer | None, Any]:
+def _train(a: argparse.Namespace, checkpoint: Path) -> tuple[Trainer | None, Any, list]:
+    """The trained trainer (None if Ctrl-C stopped it), the task and (step, loss, |grad|)s."""
     task = series_task("elnino", 0.2)
     hidden = a.hidden or (8 if a.quick else 32)
     epochs = a.epochs or (2 if a.quick else 60)
@@ -144,13 +145,12 @@ def _train(a: argparse.Namespace, checkpoint: Path) -> tuple[Trainer | None, Any
     sys.stdout.flush()
     with cli_detect_anomaly(a.detect_anomaly):
         outcome = trainer.run(progress=not a.quiet)
-    trainer.history = outcome.history
     if outcome.interrupted:
         print(f"interrupted at step {outcome.steps}/{outcome.total}")
-        return None, task
+        return None, task, outcome.history
     print(f"trained {outcome.steps} steps in {outcome.seconds:.1f} s "
           f"(final loss E = {outcome.history[-1][1]:.3f} per chunk)")
-    return trainer, task
+    return trainer, task, outcome.history
 
 
 def _window(task: Any, start: int, T: int) -> tuple[np.ndarray, np.ndarray]:

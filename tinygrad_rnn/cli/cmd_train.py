@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import data
+from ..data.tasks import generate
 from ..io import identity, lock
 from .anomaly import cli_detect_anomaly
 from .errors import (
@@ -34,7 +35,6 @@ from .runs import (
     optimizer_for,
     resolve_args,
 )
-from .sampling import generate
 from .tasks import csv_task, series_task, task_from_config, text_task
 from .trainer import Settings, Trainer
 

@@ -21,7 +21,7 @@ from ..tensor import Tensor
 from .preprocessing import train_test_split
 from .text import CharVocab, bptt_batches
 
-__all__ = ["SeriesTask", "TextTask", "chunk_plan", "index_batches", "fingerprint"]
+__all__ = ["SeriesTask", "TextTask", "chunk_plan", "index_batches", "fingerprint", "generate"]
 
 
 def fingerprint(payload: bytes) -> str:
@@ -168,3 +168,31 @@ class TextTask:
                 f"  model    {result['ce']:.3f} nats/char ({result['ce'] * bits:.3f} bits/char)",
                 f"  unigram  {result['ce_unigram']:.3f} nats/char "
                 f"({result['ce_unigram'] * bits:.3f} bits/char; character frequencies only)"]
+
+
+def generate(model: Any, vocab: CharVocab, prime: str | None, length: int,
+             temperature: float, seed: int) -> str:
+    """prime + `length` characters drawn from softmax(y_t / temperature), state carried."""
+    rng = np.random.default_rng(seed)
+    if not prime:
+        prime = vocab.chars[int(rng.integers(vocab.size))]
+    ids = vocab.encode(prime)
+    out: list[int] = []
+    with no_grad():
+        ys, state = model(Tensor(vocab.one_hot(ids)[:, None, :]), None)
+        for _ in range(length):
+            logits = ys.data[-1, 0] / temperature
+            if not np.all(np.isfinite(logits)):
+                raise ValueError(f"the model's outputs became {_non_finite(logits)} after "
+                                 f"{len(out)} generated characters, so no character can be "
+                                 "drawn: its parameters are not usable (a diverged run?) or "
+                                 "the temperature is too small")
+            p = np.exp(logits - logits.max())
+            nxt = int(rng.choice(vocab.size, p=p / p.sum()))
+            out.append(nxt)
+            ys, state = model(Tensor(vocab.one_hot(np.array([nxt]))[:, None, :]), state)
+    return prime + vocab.decode(np.array(out, dtype=np.int64))
+
+
+def _non_finite(values: np.ndarray) -> str:
+    return "NaN" if np.isnan(values).any() else "infinite"

@@ -5,41 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import numpy as np
-
-from ..autograd import no_grad
 from ..data import CharVocab
-from ..tensor import Tensor
-from .errors import EXIT_OK, CLIError, nonnegative_int, positive_float, positive_int
+from ..data.tasks import generate
+from .errors import EXIT_OK, CLIError, nonnegative_int, positive_float, positive_int, user_input
 from .runs import load_model, open_checkpoint
-
-
-def generate(model: Any, vocab: CharVocab, prime: str | None, length: int,
-             temperature: float, seed: int) -> str:
-    """prime + `length` characters drawn from softmax(y_t / temperature), state carried."""
-    rng = np.random.default_rng(seed)
-    if not prime:
-        prime = vocab.chars[int(rng.integers(vocab.size))]
-    ids = vocab.encode(prime)
-    out: list[int] = []
-    with no_grad():
-        ys, state = model(Tensor(vocab.one_hot(ids)[:, None, :]), None)
-        for _ in range(length):
-            logits = ys.data[-1, 0] / temperature
-            if not np.all(np.isfinite(logits)):
-                raise CLIError(f"the model's outputs became {_non_finite(logits)} after "
-                               f"{len(out)} generated characters, so no character can be "
-                               "drawn; the checkpoint's parameters are not usable (a diverged "
-                               "run?) or --temperature is too small")
-            p = np.exp(logits - logits.max())
-            nxt = int(rng.choice(vocab.size, p=p / p.sum()))
-            out.append(nxt)
-            ys, state = model(Tensor(vocab.one_hot(np.array([nxt]))[:, None, :]), state)
-    return prime + vocab.decode(np.array(out, dtype=np.int64))
-
-
-def _non_finite(values: np.ndarray) -> str:
-    return "NaN" if np.isnan(values).any() else "infinite"
 
 
 def add_parser(sub: Any) -> None:
@@ -69,5 +38,6 @@ def run(a: argparse.Namespace) -> int:
         raise CLIError(f"--prime contains characters the model never saw: "
                        f"{''.join(unknown)!r}")
     model = load_model(ckpt, a.checkpoint)
-    print(generate(model, vocab, a.prime, a.length, a.temperature, a.seed))
+    with user_input():
+        print(generate(model, vocab, a.prime, a.length, a.temperature, a.seed))
     return EXIT_OK
