@@ -339,6 +339,7 @@ def test_concurrent_runs_on_one_path_leave_one_whole_checkpoint(tmp_path):
     (["--checkpoint", "/dev/null", "--force"], "only replaces regular files"),
     (["--optimizer", "adam", "--momentum", "0.9"], "--momentum only applies to --optimizer sgd"),
     (["--hidden", "99999999999999999999"], "needs about"),
+    (["--resume", "/dev/zero"], "not a regular file"),
     (["--text-file", "/dev/zero"], "not a regular file"),
     (["--csv", "/dev/zero", "--column", "0"], "not a regular file"),
 ])
@@ -400,5 +401,20 @@ def test_demo_checks_again_at_write_time(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(cmd_demo, "_gradcheck", gradcheck_then_someone_writes)
     code, err = _cli(capsys, "demo", "--quick", "--quiet", "--out", str(tmp_path))
-    assert code == 2 and "appeared while the demo ran" in err, err
+    assert code == 2 and "appeared while this command ran" in err, err
     assert (tmp_path / "unrolled_cell.svg").read_text() == "appeared meanwhile"
+
+
+def test_an_unwritable_or_empty_output_folder_is_refused_before_the_demo_trains(capsys):
+    code, err = _cli(capsys, "demo", "--quick", "--quiet", "--out", "/proc/demo-out")
+    assert code == 2 and "cannot write in the folder /proc/demo-out" in err, err
+    code, err = _cli(capsys, "demo", "--quick", "--quiet", "--out", "")
+    assert code == 2 and "--out is empty" in err, err
+
+
+def test_counts_are_printed_with_the_right_plural(tmp_path, capsys):
+    from tinygrad_rnn.cli import main
+
+    assert main(["train", *SMALL, "--steps", "1", "--checkpoint", str(tmp_path / "c.npz")]) == 0
+    out, err = capsys.readouterr()
+    assert "trained 1 step (" in out and "; 1 step" in err and "36 chunks of" in err

@@ -22,11 +22,11 @@ from .bptt_check import check_model, describe
 from .errors import (
     EXIT_FAILURE,
     EXIT_OK,
-    CLIError,
     nonnegative_int,
     output_dir,
     positive_int,
     refuse_existing,
+    unclaimed,
 )
 from .figures import forecast_figure
 from .progress import plural
@@ -99,9 +99,9 @@ def _run(a: argparse.Namespace, files: dict[str, Path], t0: float) -> int:
     began = time.perf_counter()
     for key, written in _graphs(trainer.model, task, files, a.force).items():
         files[key] = written  # .dot instead of .svg/.png when Graphviz is missing
-    _flow(files["flow"], quick=a.quick)
-    _explorer(trainer.model, task, files["explorer"], quick=a.quick)
-    forecast_figure(files["forecast"], task, trainer.model, result, history,
+    _flow(unclaimed(files["flow"], a.force), quick=a.quick)
+    _explorer(trainer.model, task, unclaimed(files["explorer"], a.force), quick=a.quick)
+    forecast_figure(unclaimed(files["forecast"], a.force), task, trainer.model, result, history,
                     trainer.n_chunks, start_year=1950.0)
     _stage("pictures", began)
     _print_files(files)
@@ -141,14 +141,14 @@ def _train(a: argparse.Namespace, checkpoint: Path) -> tuple[Trainer | None, Any
           f"({task.units}); train {task.n_train}, held out {n_test}; standardized")
     print(f"model: ElmanRNN(1, {hidden}, 1), tanh, identity output; truncated BPTT chunks "
           f"T={args['chunk']} x B={args['batch']}, Adam lr {args['lr']:g}, clip {args['clip']:g}, "
-          f"{trainer.total} steps")
+          f"{plural(trainer.total, 'step')}")
     sys.stdout.flush()
     with cli_detect_anomaly(a.detect_anomaly):
         outcome = trainer.run(progress=not a.quiet)
     if outcome.interrupted:
         print(f"interrupted at step {outcome.steps}/{outcome.total}")
         return None, task, outcome.history
-    print(f"trained {outcome.steps} steps in {outcome.seconds:.1f} s "
+    print(f"trained {plural(outcome.steps, 'step')} in {outcome.seconds:.1f} s "
           f"(final loss E = {outcome.history[-1][1]:.3f} per chunk)")
     return trainer, task, outcome.history
 
@@ -192,9 +192,7 @@ def _graphs(model: Any, task: Any, files: dict[str, Path], force: bool = False
         model.zero_grad()
         for key in keys:
             for path in (files[key], files[key].with_suffix(".dot")):
-                if path.exists() and not force and path not in written.values():
-                    raise CLIError(f"{path} appeared while the demo ran; it is left as it is "
-                                   "(pass --force to overwrite it)")
+                unclaimed(path, force, written.values())
             try:
                 written[key] = viz.save(picture, files[key])
             except viz.GraphvizNotFound:

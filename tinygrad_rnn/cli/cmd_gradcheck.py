@@ -36,9 +36,9 @@ def add_parser(sub: Any) -> None:
                    help="E = ½Σ||y−g||² on random targets (default), ce = cross-entropy")
     p.add_argument("--mode", choices=("full", "random"), default="full",
                    help="full: every element (default); random: one random direction")
-    p.add_argument("--eps", type=positive_float, default=1e-6, help="finite-difference step")
-    p.add_argument("--atol", type=positive_float, default=1e-5, help="absolute tolerance")
-    p.add_argument("--rtol", type=positive_float, default=1e-3, help="relative tolerance")
+    p.add_argument("--eps", type=positive_float, default=1e-6, help="finite-difference step (1e-6)")
+    p.add_argument("--atol", type=positive_float, default=1e-5, help="absolute tolerance (1e-5)")
+    p.add_argument("--rtol", type=positive_float, default=1e-3, help="relative tolerance (1e-3)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (0)")
     p.add_argument("--inject-bug", type=nonnegative_int, metavar="STEP", help=argparse.SUPPRESS)
     p.set_defaults(run=run)

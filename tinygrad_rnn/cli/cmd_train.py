@@ -49,7 +49,8 @@ def add_task_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--text", nargs="?", const="alice", choices=data.text_names(),
                      help="a built-in text (default alice) for a character model")
     src.add_argument("--text-file", metavar="FILE", help="your UTF-8 text file")
-    g.add_argument("--column", help="the CSV column to forecast (header name or 0-based index)")
+    g.add_argument("--column", help="the CSV column to forecast: a header name, or a 0-based "
+                                    "index when it is a whole number (0, 2, -1)")
     g.add_argument("--test-fraction", type=fraction, help="held-out final part (0.2; text 0.1)")
 
 
@@ -83,7 +84,9 @@ def add_parser(sub: Any) -> None:
                    help=f"where to save (default {DEFAULT_CHECKPOINT}; with --resume: that file)")
     g.add_argument("--checkpoint-every", type=nonnegative_int, default=100, metavar="N",
                    help="also save every N steps (default 100; 0 = only at the end)")
-    g.add_argument("--resume", metavar="FILE", help="continue from a checkpoint, exactly")
+    g.add_argument("--resume", metavar="FILE",
+                   help="continue from a checkpoint, exactly, to its target (a run on your own "
+                        "file also needs --csv FILE or --text-file FILE again)")
     g.add_argument("--force", action="store_true", help="overwrite an existing checkpoint")
     g.add_argument("--detect-anomaly", action="store_true",
                    help="name the first op whose forward/backward makes NaN or Inf (slow)")

@@ -12,7 +12,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -94,14 +94,19 @@ def _parse(text: str, kind: type, name: str):
 
 # ----------------------------------------------------------------------------- output files
 def output_dir(path: str | os.PathLike, what: str = "--out") -> Path:
-    """Create the output folder if needed; refuse a path that is an existing file."""
+    """Create the output folder if needed; refuse a path that is an existing file, and a
+    folder where no file can be created (read-only), before any work starts."""
+    if not os.fspath(path):
+        raise CLIError(f"{what} is empty; give a folder")
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise CLIError(f"{what} {out} exists and is not a directory")
     try:
         out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
     except OSError as e:
-        raise CLIError(f"cannot create the output folder {out}: {e.strerror or e}") from None
+        raise CLIError(f"cannot write in the folder {out}: {e.strerror or e}") from None
     return out
 
 
@@ -120,13 +125,17 @@ def writable(path: str | os.PathLike, force: bool, flag: str = "") -> Path:
     if target.exists() and not target.is_file():
         raise CLIError(f"{target} is not a regular file (a FIFO, socket or device); --force "
                        "only replaces regular files")
-    folder = output_dir(target.parent, f"the folder of {flag or 'the file'}")
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as e:
-        raise CLIError(f"cannot write in the folder {folder}: {e.strerror or e}") from None
+    output_dir(target.parent, f"the folder of {flag or 'the file'}")
     return target
+
+
+def unclaimed(path: Path, force: bool, ours: Iterable[Path] = ()) -> Path:
+    """Right before writing `path`: refuse a file that appeared there while the command ran
+    (one this run wrote itself, listed in `ours`, may be replaced)."""
+    if path.exists() and not force and path not in set(ours):
+        raise CLIError(f"{path} appeared while this command ran; it is left as it is (pass "
+                       "--force to overwrite it)")
+    return path
 
 
 def refuse_existing(paths: list[Path], force: bool, hint: str = "--out DIR") -> None:
