@@ -200,3 +200,16 @@ def test_long_pages_load_fast_and_show_every_step(browser, steps, tmp_path):
         assert timing < 3000, f"2,000 steps took {timing:.0f} ms to load"
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
+
+
+def test_a_graph_without_time_steps_draws_whole(browser, tmp_path):
+    from tinygrad_rnn import Tensor
+
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = ((x * 2.0).tanh() * x).sum()
+    y.backward(keep_node_grads=True)
+    path = viz.explore(y).save(tmp_path / "plain.html")
+    open_page(browser, path)
+    ops = sorted(n["op"] for n in drawn(browser))
+    assert ops == ["Mul", "Mul", "Sum", "Tanh", "param"], ops
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

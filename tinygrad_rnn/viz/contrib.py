@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import unbroadcast
-from .rows import row_parts
+from .rows import edges_of, row_parts
 from .trace import Edge, Graph, Node, trace
 
 # Ops whose backward is linear in g and needs no saved tensors, so it can be re-run per bucket.
@@ -68,11 +68,8 @@ def _add_use(graph: Graph, buckets: dict, user: Node, e: Edge) -> None:
 
 def param_contributions(graph: Graph, node: Node) -> dict[Bucket, np.ndarray]:
     """Buckets {step or scope: gradient} that sum to the gradient of the leaf `node`."""
-    out_edges: dict[str, list[Edge]] = {}
-    in_edges: dict[str, list[Edge]] = {}
-    for e in graph.edges:
-        out_edges.setdefault(e.src, []).append(e)
-        in_edges.setdefault(e.dst, []).append(e)
+    edges = edges_of(graph)
+    out_edges, in_edges = edges.out, edges.into
     # The region: the parameter plus the chain of pass-through ops it feeds (breadth-first,
     # so every op comes after the node that feeds it and reversed order is safe to fold).
     region, seen = [node.id], {node.id}

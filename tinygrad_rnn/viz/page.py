@@ -301,6 +301,7 @@ function expand(a, b) {
 }
 
 function subgraph() {
+  if (!D.T) return new Map(N.id.slice(0, 600).map((_, i) => [i, "in"]));  // no time steps
   const [a, b] = S.range, inside = new Set(), shown = new Map();
   for (let t = a; t <= b; t++) for (const i of byStep.get(t) || []) inside.add(i);
   for (const i of inside) shown.set(i, "in");
@@ -363,8 +364,9 @@ function drawDetail() {
   world.innerHTML = "";
   const shown = subgraph(), pos = layout(shown), [a, b] = S.range;
   const ops = [...shown.values()].filter((v) => v === "in").length;
-  document.getElementById("detail-title").textContent = "Op-level graph of t=" + a +
-    " … t=" + b + " (" + ops + " ops; drag to pan, wheel to zoom)";
+  const what = D.T ? "t=" + a + " … t=" + b : "the graph (it has no time-step scopes)";
+  document.getElementById("detail-title").textContent = "Op-level graph of " + what +
+    " (" + ops + " ops; drag to pan, wheel to zoom)";
   const layers = [el("g", {}, world), el("g", {}, world), el("g", {}, world)];
   for (let t = a; t <= b; t++) drawCluster(layers[0], t, pos);
   for (let k = 0; k < E.src.length; k++) drawEdge(layers[1], k, shown, pos);
@@ -535,5 +537,6 @@ function redraw() { drawLegend(); paintOverview(); if (S.range) drawDetail(); }
 window.addEventListener("resize", () => paintOverview());
 redraw();
 if (D.T > 0) expand(D.steps[Math.max(0, D.T - 4)], D.steps[D.T - 1]);
+else { S.range = [0, -1]; drawDetail(); }
 window.explorer = { expand, data: D, state: S };
 """

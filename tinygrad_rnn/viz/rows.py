@@ -32,6 +32,14 @@ class _Edges:
             self.into.setdefault(e.dst, []).append(e)
 
 
+def edges_of(graph: Graph) -> _Edges:
+    """The edges of `graph` by source and by destination, built once per graph."""
+    cached = graph.__dict__.get("_edges_by_node")
+    if cached is None:
+        cached = graph.__dict__["_edges_by_node"] = _Edges(graph)
+    return cached
+
+
 def _backward(node: Node, *grads: Any) -> tuple:
     out = type(node.fn).backward(node.fn, *grads)
     return out if isinstance(out, tuple) else (out,)
@@ -106,7 +114,7 @@ def row_steps(graph: Graph, op: Node, edges: _Edges | None = None) -> np.ndarray
     """The time step of every row of op's (2-D) output, or None if it cannot be told."""
     if op.kind != "op" or op.step is not None or op.fn is None or op.n_outputs != 1:
         return None
-    edges = edges or _Edges(graph)
+    edges = edges or edges_of(graph)
     out = op.fn.out_grad
     if out is None or np.ndim(out) != 2:
         return None
@@ -159,5 +167,8 @@ def row_parts(graph: Graph, op: Node, slot: int, edges: _Edges | None = None
             return sign * unbroadcast(g[rows], parent.shape, op.op)
     else:
         return None
-    return {int(t): np.asarray(part(np.flatnonzero(steps == t)), dtype=parent.dtype)
-            for t in np.unique(steps)}
+    order = np.argsort(steps, kind="stable")
+    labels, starts = np.unique(steps[order], return_index=True)
+    ends = list(starts[1:]) + [len(order)]
+    return {int(t): np.asarray(part(order[a:b]), dtype=parent.dtype)
+            for t, a, b in zip(labels, starts, ends)}

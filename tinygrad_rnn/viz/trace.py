@@ -58,7 +58,7 @@ class GradStat:
         a = np.asarray(array, dtype=np.float64).ravel()
         if a.size == 0:
             return cls(True, 0.0, 0, 0.0, True)
-        maxabs = float(np.max(np.abs(a)))  # NaN and Inf propagate through max
+        maxabs = float(np.abs(a).max())  # NaN and Inf propagate through max
         if not math.isfinite(maxabs):
             return cls(True, math.nan, int(a.size), math.inf, False)
         if maxabs == 0.0:
@@ -110,6 +110,17 @@ def combine(stats: Any) -> GradStat:
     for s in stats:
         total = total | s
     return total
+
+
+_DTYPE_NAMES: dict = {}
+
+
+def _dtype_name(dtype: Any) -> str:
+    """str(dtype), cached: numpy builds the name anew each time, which dominates big traces."""
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype)
+    return name
 
 
 def value_stats(array: np.ndarray) -> dict[str, float] | None:
@@ -291,7 +302,7 @@ class _Walk:
         acc = self.values.setdefault(self.ids[id(t._ctx)], [math.inf, 0.0, 0, -math.inf, {}])
         if t._index in acc[4]:
             return
-        acc[4][t._index] = (tuple(t.shape), str(t.dtype))
+        acc[4][t._index] = (tuple(t.shape), _dtype_name(t.dtype))
         a = t.data
         if a.size and a.dtype.kind in "biuf":
             acc[0] = min(acc[0], float(a.min()))
