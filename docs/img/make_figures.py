@@ -10,9 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_rnn import nn
+from tinygrad_rnn import Tensor, nn
 from tinygrad_rnn.functional import squared_error
 from tinygrad_rnn.viz import draw, elman_example, render_unrolled, save, write_flow_figure
+from tinygrad_rnn.viz.heatmaps import influence_figure, save_figure, training_figure
+from tinygrad_rnn.viz.influence import flow_over_training, influence_matrix
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,6 +34,7 @@ def main() -> None:
                         vmin=1e-9, vmax=1e6)
     before_backward()
     overflow()
+    heatmaps()
     path, table = write_flow_figure(HERE / "gradient_flow.png")
     (HERE / "gradient_flow.txt").write_text(table + "\n")
     print(table)
@@ -53,6 +56,20 @@ def overflow() -> None:
         model, E = elman_example(steps=2000, hidden=8, nonlinearity="relu", spectral_radius=1.5)
     title = "ReLU, ρ(W) = 1.5, 2,000 steps: h_t overflows, E = inf, and backward makes NaN/Inf"
     save(draw(E, params=model, view="collapsed-cell", title=title), HERE / "nan_2000.png")
+
+
+def heatmaps() -> None:
+    """The explorer's two maps as figures: ‖∂E/∂h_t‖ over 60 Adam steps of a tanh RNN that
+    starts at ρ(W) = 1.5, and the influence matrix of a tanh RNN at ρ(W) = 0.9."""
+    rng = np.random.default_rng(0)
+    x, g = rng.standard_normal((60, 1, 3)), rng.standard_normal((60, 1, 2))
+    model = nn.ElmanRNN(3, 16, 2, spectral_radius=1.5, seed=0)
+    flow = flow_over_training(model, Tensor(x), g, steps=60, every=3)
+    save_figure(training_figure(flow), HERE / "training_heatmap.png")
+    model = nn.ElmanRNN(3, 16, 2, spectral_radius=0.9, seed=0)
+    save_figure(influence_figure(influence_matrix(model, x)), HERE / "influence.png")
+    # docs/img/explorer.png is the browser test's screenshot:
+    #   TINYGRAD_RNN_SCREENSHOTS=docs/img python -m pytest tests/test_browser.py -k screenshot
 
 
 if __name__ == "__main__":
