@@ -161,3 +161,11 @@ def test_cli_explore_writes_the_page_and_refuses_what_it_cannot_do(tmp_path, cap
     assert main(["explore", "--out", str(tmp_path / "e.svg")]) == 2
     err = capsys.readouterr().err
     assert "--force" in err and "rnn only" in err and "must end in .html" in err
+
+
+def test_cli_flow_heatmaps_writes_both_maps_as_figures(tmp_path, capsys):
+    out = tmp_path / "flow.svg"
+    assert main(["flow", "--steps", "12", "--hidden", "4", "--heatmaps", "--out", str(out)]) == 0
+    for name in ("flow.svg", "flow_training.svg", "flow_influence.svg"):
+        assert "<svg" in (tmp_path / name).read_text(), name
+    assert "heatmaps:" in capsys.readouterr().out

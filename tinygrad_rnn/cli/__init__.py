@@ -1,6 +1,7 @@
 """The command line: `python -m tinygrad_rnn <command>` or `tinygrad-rnn <command>`.
 
-Commands: demo (the main job), train, sample, gradcheck, render, flow. See docs/cli.md.
+Commands: demo (the main job), train, sample, gradcheck, render, flow, explore. See
+docs/cli.md.
 Every error is one line on stderr, `tinygrad-rnn: error: <message>`, with exit code 2 for bad
 input, 1 for a failure at run time (a gradcheck that fails, a diverging run, a missing `dot`)
 and 130 for Ctrl-C. Nothing the user already has is overwritten without --force.

@@ -63,6 +63,9 @@ def add_parsers(sub: Any) -> None:
     f.add_argument("--steps", type=positive_int, default=50, help="time steps T (50)")
     f.add_argument("--hidden", type=positive_int, default=32, help="hidden size H (32)")
     f.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (0)")
+    f.add_argument("--heatmaps", action="store_true",
+                   help="also write OUT_training and OUT_influence: ‖∂E/∂h_t‖ over training "
+                        "steps, and ‖∂h_t/∂h_s‖ (the explorer's two maps)")
     f.add_argument("--force", action="store_true", help="overwrite an existing file")
     f.set_defaults(run=run_flow)
     add_explore_parser(sub)
@@ -139,11 +142,35 @@ def run_flow(a: argparse.Namespace) -> int:
     path, _ = output_path(a.out, None, default_fmt="png")
     if path.suffix.lower() == ".dot":
         raise CLIError("--out for flow must be .png, .svg or .pdf (a matplotlib figure)")
-    writable(path, a.force, "--out")
+    maps = [path.with_name(f"{path.stem}_{name}{path.suffix}") for name in ("training",
+                                                                            "influence")]
+    for target in [path] + (maps if a.heatmaps else []):
+        writable(target, a.force, "--out")
     try:
         written, table = viz.write_flow_figure(out=path, T=a.steps, H=a.hidden, seed=a.seed)
+        if a.heatmaps:
+            _write_heatmaps(maps, a.steps, a.hidden, a.seed)
     except (RuntimeError, OSError, ValueError) as e:
         raise viz_error(e) from None
     print(table.rstrip())
     print(f"gradient-flow figure: {written}")
+    if a.heatmaps:
+        print(f"heatmaps: {maps[0]} (‖∂E/∂h_t‖ over training), {maps[1]} (‖∂h_t/∂h_s‖₂)")
     return EXIT_OK
+
+
+def _write_heatmaps(paths: list[Path], T: int, H: int, seed: int) -> None:
+    """The explorer's two maps as figures, for a tanh Elman RNN at ρ(W) = 1 on T random steps."""
+    import numpy as np
+
+    from ..nn import ElmanRNN
+    from ..tensor import Tensor
+    from ..viz.heatmaps import influence_figure, save_figure, training_figure
+    from ..viz.influence import flow_over_training, influence_matrix
+
+    rng = np.random.default_rng(seed)
+    x, g = rng.standard_normal((T, 1, 4)), rng.standard_normal((T, 1, 4))
+    model = ElmanRNN(4, H, 4, spectral_radius=1.0, seed=seed)
+    save_figure(influence_figure(influence_matrix(model, x)), paths[1])
+    flow = flow_over_training(model, Tensor(x), g, steps=40, every=2)
+    save_figure(training_figure(flow), paths[0])
