@@ -20,14 +20,18 @@ from tinygrad_rnn.testing import broadcastable_shapes
 
 @st.composite
 def _comparable_pairs(draw):
-    """Two arrays of broadcastable shapes, small ints or floats (NaN included), often equal."""
+    """Two arrays of broadcastable shapes, each of small ints, bools or floats (NaN included),
+    often equal."""
+    pools = {np.int64: st.integers(-2, 2), np.bool_: st.booleans(),
+             np.float64: st.sampled_from([-1.0, 0.0, 1.0, 1.5, np.nan])}
+
+    def make(shape):
+        dtype = draw(st.sampled_from(sorted(pools, key=str)))
+        size = int(np.prod(shape))
+        values = draw(st.lists(pools[dtype], min_size=size, max_size=size))
+        return np.array(values, dtype=dtype).reshape(shape)
+
     shape_a, shape_b = draw(broadcastable_shapes())
-    kind = draw(st.sampled_from(["int", "float"]))
-    elements = st.integers(-2, 2) if kind == "int" else st.sampled_from([-1.0, 0.0, 1.5, np.nan])
-    dtype = np.int64 if kind == "int" else np.float64
-    make = lambda shape: np.array(draw(st.lists(elements, min_size=int(np.prod(shape)),  # noqa: E731
-                                                 max_size=int(np.prod(shape)))),
-                                   dtype=dtype).reshape(shape)
     return make(shape_a), make(shape_b)
 
 
