@@ -126,6 +126,31 @@ def test_progress_bar_redraws_in_place_on_a_terminal():
     assert "3/3" in stream.text and "ETA" in stream.text
 
 
+def test_progress_lines_never_wrap_a_narrow_terminal(monkeypatch):
+    import os as _os
+
+    monkeypatch.setattr("shutil.get_terminal_size", lambda *a: _os.terminal_size((40, 20)))
+
+    class Tty:
+        text = ""
+
+        def isatty(self) -> bool:
+            return True
+
+        def write(self, s: str) -> None:
+            self.text += s
+
+        def flush(self) -> None:
+            pass
+
+    stream = Tty()
+    bar = ProgressBar(1000, stream=stream, min_interval=0.0)
+    for step in (1, 2, 1000):
+        bar.update(step, loss=123.456, grad_norm=7.89)
+    assert all(len(part) <= 39 for part in stream.text.replace("\n", "\r").split("\r")), \
+        stream.text
+
+
 def test_train_text_then_sample_generates_text_from_the_vocabulary(tmp_path, capsys):
     text = tmp_path / "poem.txt"
     text.write_text("the cat sat on the mat. " * 40, encoding="utf-8")

@@ -6,6 +6,7 @@ stderr) it prints a plain line every `every` steps and at the end, so logs stay 
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import TextIO
@@ -70,7 +71,11 @@ class ProgressBar:
         last = step >= self.total
         if self.tty:
             if last or now - self._last_draw >= self.min_interval:
-                self._draw("\r" + self.line(step, loss, grad_norm).ljust(len(self._last_line)))
+                # A line wider than the terminal would wrap, and "\r" would then redraw only
+                # its last part, leaving a trail of partial lines: cut it to the width.
+                width = shutil.get_terminal_size().columns - 1
+                text = self.line(step, loss, grad_norm)[:width]
+                self._draw("\r" + text.ljust(min(len(self._last_line), width)))
                 self._last_draw = now
         elif last or (step - self.start) % self.every == 0:
             self._draw(self.line(step, loss, grad_norm) + "\n")
