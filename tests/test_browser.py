@@ -213,3 +213,15 @@ def test_a_graph_without_time_steps_draws_whole(browser, tmp_path):
     ops = sorted(n["op"] for n in drawn(browser))
     assert ops == ["Mul", "Mul", "Sum", "Tanh", "param"], ops
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_nan_and_inf_show_as_their_own_state(browser, tmp_path):
+    with np.errstate(all="ignore"):
+        model, E = viz.elman_example(steps=2000, hidden=8, nonlinearity="relu",
+                                     spectral_radius=1.5)
+        path = viz.explore(E, params=model).save(tmp_path / "nan.html")
+    open_page(browser, path)
+    browser.execute_script("window.explorer.expand(100, 102)")
+    grads = {n["grad"] for n in drawn(browser) if n["inside"]}
+    assert grads == {"NaN"}, grads
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -169,3 +169,12 @@ def test_cli_flow_heatmaps_writes_both_maps_as_figures(tmp_path, capsys):
     for name in ("flow.svg", "flow_training.svg", "flow_influence.svg"):
         assert "<svg" in (tmp_path / name).read_text(), name
     assert "heatmaps:" in capsys.readouterr().out
+
+
+def test_a_graph_full_of_nan_and_inf_still_writes_a_valid_page(tmp_path):
+    with np.errstate(all="ignore"):
+        model, E = elman_example(steps=2000, hidden=8, nonlinearity="relu", spectral_radius=1.5)
+        data = embedded(explore(E, params=model).save(tmp_path / "nan.html").read_text())
+    states = data["step_grad"]["state"]
+    assert states.count(3) > 1000 and states[-1] == 2, "NaN/Inf early, finite at the end"
+    assert all(v is None for v, s in zip(data["step_grad"]["l2"], states) if s == 3)

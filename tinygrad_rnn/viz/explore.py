@@ -102,7 +102,7 @@ def _params(graph: Graph, steps: list[int], where: dict[str, int]) -> list[dict[
         out.append({"name": node.op, "node": where[node.id],
                     "shape": "×".join(map(str, node.shape)) or "scalar",
                     "grad": _grad_dict(node.grad), "steps": _grad_columns(per_step),
-                    "other": others, "sum_error": error})
+                    "other": others, "sum_error": None if error is None else _num(error)})
     return out
 
 
