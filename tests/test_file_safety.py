@@ -240,7 +240,17 @@ HOSTILE = {
     "optimizer lr": (lambda a, m: _optim(m, "lr", -5.0), "optimizer's lr is -5.0"),
     "optimizer step": (lambda a, m: _optim(m, "state.0.step", "x"), "counter 'state.0.step'"),
     "unknown array": (lambda a, m: _array(a, "train/99", np.ones(2)), "unexpected array"),
+    "carried state form": (lambda a, m: _carry_form(m), "not an (h, c) pair"),
+    "non-finite parameter": (lambda a, m: a["model/V"].__setitem__((0, 0), np.nan),
+                             "parameters are not finite"),
+    "non-finite carried state": (lambda a, m: _carry(a, m, np.full((2, 4), np.inf)),
+                                 "carried state is not finite"),
 }
+
+
+def _carry_form(meta):  # an LSTM's (h, c) pair stored as a triple
+    meta["train"]["__dict__"] = [[k, {"__tuple__": v["__tuple__"] * 2} if k == "carry" else v]
+                                 for k, v in meta["train"]["__dict__"]]
 
 
 @pytest.mark.parametrize("name", list(HOSTILE))

@@ -122,8 +122,11 @@ def check_checkpoint(meta: dict[str, Any], members: dict[str, tuple[Any, tuple]]
 
 
 def check_restored(train: dict[str, Any], chunk: int, optimizer_state: Any,
-                   fresh_state: dict[str, Any]) -> None:
-    """Counters in range, and the optimizer's stored hyperparameters equal to the settings'."""
+                   fresh_state: dict[str, Any], lstm: bool = False,
+                   carry_shape: tuple[int, int] | None = None) -> None:
+    """Counters in range, the optimizer's stored hyperparameters equal to the settings', and a
+    carried state of the model's form: None, an (h, c) pair for the LSTM, else one array."""
+    _check_carry(train.get("carry"), lstm, carry_shape)
     for key, low in (("step", 0), ("offset", 0), ("offset_epoch", -1)):
         value = train.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value < 2**62:
@@ -142,3 +145,16 @@ def check_restored(train: dict[str, Any], chunk: int, optimizer_state: Any,
         if key.endswith(".step") and (isinstance(value, bool) or not isinstance(value, int)
                                       or not 0 <= value < 2**62):
             raise CheckpointError(f"its optimizer counter {key!r} is {value!r}")
+
+
+def _check_carry(carry: Any, lstm: bool, shape: tuple[int, int] | None) -> None:
+    if carry is None:
+        return
+    parts = carry if lstm and isinstance(carry, tuple) and len(carry) == 2 else (carry,)
+    form_ok = isinstance(carry, tuple) == lstm
+    if not form_ok or not all(isinstance(p, np.ndarray) and (shape is None or p.shape == shape)
+                              for p in parts):
+        want = "an (h, c) pair" if lstm else "one array"
+        raise CheckpointError(f"its carried state is not {want} of shape {shape}")
+    if not all(np.all(np.isfinite(p)) for p in parts):
+        raise CheckpointError("its carried state is not finite (NaN or Inf)")

@@ -104,7 +104,12 @@ class Trainer:
         """Continue from a checkpoint: parameters, optimizer, counters, RNG, carried state."""
         t = ckpt.train
         try:
-            check_restored(t, self.s.chunk, ckpt.optimizer, self.optimizer.state_dict())
+            check_restored(t, self.s.chunk, ckpt.optimizer, self.optimizer.state_dict(),
+                           self.config["model"]["kind"] == "lstm",
+                           (self.s.batch, self.config["model"]["hidden_size"]))
+            if not all(np.all(np.isfinite(v)) for v in ckpt.model.values()):
+                raise CheckpointError("its parameters are not finite (NaN or Inf), so training "
+                                      "cannot continue from them")
         except CheckpointError as e:
             raise CLIError(f"the checkpoint is refused: {e}") from None
         try:
