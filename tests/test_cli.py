@@ -194,6 +194,11 @@ def test_gradcheck_passes_for_every_model(capsys, model):
     assert "PASS" in out
 
 
+def test_gradcheck_of_one_step_says_so_in_the_singular(capsys):
+    code, out, _ = run(capsys, "gradcheck", "--steps", "1", "--batch", "1")
+    assert code == 0 and "dE/dx_t at the only step match" in out, out
+
+
 def test_gradcheck_with_cross_entropy_passes(capsys):
     code, out, _ = run(capsys, "gradcheck", "--loss", "ce", "--output", "3", "--steps", "3")
     assert code == 0 and "PASS" in out
@@ -224,6 +229,10 @@ def test_gradcheck_names_a_step_size_too_small_to_resolve(capsys):
     assert code == 1 and "likely cause: --eps 1e-14 is too small to resolve" in out, out
     code, out, _ = run(capsys, "gradcheck", "--inject-bug", "1")
     assert code == 1 and "likely cause" not in out  # a real bug is not blamed on the step
+    code, out, _ = run(capsys, "gradcheck", "--eps", "1e-3", "--atol", "1e-300", "--rtol", "1e-300")
+    assert code == 1 and "too small" not in out  # a large step is never called too small
+    code, out, _ = run(capsys, "gradcheck", "--eps", "1e300", "--steps", "2")
+    assert code == 1 and "likely cause: --eps 1e+300 is too large" in out, out
 
 
 def test_gradcheck_localises_a_bug_at_the_last_step(capsys):

@@ -114,7 +114,8 @@ def describe(verdict: Verdict, T: int) -> list[str]:
     if verdict.passed:
         checked = (f"all {verdict.n_elements} parameter elements" if verdict.mode == "full" else
                    f"one random direction through all {verdict.n_elements} parameter elements")
-        return lines + textwrap.wrap(f"PASS: {checked} and dE/dx_t at all {T} steps match "
+        steps = "the only step" if T == 1 else f"all {T} steps"
+        return lines + textwrap.wrap(f"PASS: {checked} and dE/dx_t at {steps} match "
                                      "central differences", width=96, subsequent_indent="  ")
     if verdict.report:
         lines += verdict.report.splitlines()
@@ -138,9 +139,13 @@ def describe(verdict: Verdict, T: int) -> list[str]:
 
 
 def step_size_hint(loss: float, eps: float, atol: float) -> str:
-    """Name a step too small to resolve: central differences lose about ε_mach·|E|/eps."""
+    """Name a step too small to resolve (central differences lose about ε_mach·|E|/eps to
+    round-off) or too large (their O(eps²) error dominates) as the likely cause of a failure."""
+    if eps > 1e-2:
+        return (f"likely cause: --eps {eps:g} is too large: a central difference is exact only "
+                "up to O(eps²) terms. Try --eps 1e-6")
     roundoff = np.finfo(np.float64).eps * max(abs(loss), 1.0) / eps
-    if roundoff < 0.1 * atol:
+    if eps >= 1e-6 or roundoff < 0.1 * atol:  # the default step or larger is not "too small"
         return ""
     return (f"likely cause: --eps {eps:g} is too small to resolve in float64: round-off alone "
             f"can move each central difference by about {roundoff:.1e} (ε·|E|/eps), against "

@@ -161,7 +161,7 @@ def _parse_column(
         if not -len(header) <= column < len(header):
             raise ValueError(
                 f"{func}: column index {column} is out of range for {label}, which has "
-                f"{len(header)} columns: {header}"
+                f"{len(header)} column{'' if len(header) == 1 else 's'}: {header}"
             )
         index = column % len(header)
         name = header[index]

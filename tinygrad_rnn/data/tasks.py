@@ -32,6 +32,7 @@ def chunk_plan(n: int, batch: int, chunk: int, what: str, unit: str = "values") 
     """Chunks per epoch for n training values; a clear error when n is too short."""
     need = (batch + 1) * chunk
     if n < need:
+        unit = unit[:-1] if n == 1 and unit.endswith("s") else unit
         shorter = (f"shorter than the chunk length ({n} < chunk {chunk})" if n <= chunk else
                    f"too short for chunk {chunk} with batch {batch}")
         raise ValueError(f"the training part of {what} has {n} {unit}, {shorter}; it needs at "
