@@ -428,3 +428,10 @@ def test_counts_are_printed_with_the_right_plural(tmp_path, capsys):
     assert main(["train", *SMALL, "--steps", "1", "--checkpoint", str(tmp_path / "c.npz")]) == 0
     out, err = capsys.readouterr()
     assert "trained 1 step (" in out and "; 1 step" in err and "36 chunks of" in err
+
+
+def test_a_second_demo_into_the_same_folder_fails_at_once(tmp_path, capsys):
+    with tio.lock(tmp_path / "demo_model.npz"):  # what a first demo holds while it runs
+        code, err = _cli(capsys, "demo", "--quick", "--quiet", "--out", str(tmp_path))
+    assert code == 2 and "another demo is writing into" in err, err
+    assert list(tmp_path.iterdir()) == []

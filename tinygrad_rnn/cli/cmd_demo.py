@@ -7,6 +7,7 @@ gradcheck its BPTT gradients, and draw its unfolded graph and the gradient-flow 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -15,13 +16,14 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..io import identity
+from ..io import identity, lock
 from ..tensor import Tensor
 from .anomaly import cli_detect_anomaly
 from .bptt_check import check_model, describe
 from .errors import (
     EXIT_FAILURE,
     EXIT_OK,
+    CLIError,
     nonnegative_int,
     output_dir,
     positive_int,
@@ -71,15 +73,21 @@ def run(a: argparse.Namespace) -> int:
     every = list(files.values()) + _dot_fallbacks(files)
     refuse_existing(every, a.force)
     before = {path: identity(path) if path.exists() else None for path in every}
-    try:
-        return _run(a, files, t0)
-    except KeyboardInterrupt:  # Ctrl-C leaves no partial output behind
-        removed = [p for p, was in before.items() if p.exists() and identity(p) != was]
-        for path in removed:
-            path.unlink()
-        print(f"interrupted: removed the {plural(len(removed), 'file')} this demo had written",
-              file=sys.stderr)
-        raise
+    with contextlib.ExitStack() as held:
+        try:  # a second demo into the same folder stops at once
+            held.enter_context(lock(files["checkpoint"]))
+        except FileExistsError:
+            raise CLIError(f"another demo is writing into {out} right now; wait for it to "
+                           "finish or choose another --out") from None
+        try:
+            return _run(a, files, t0)
+        except KeyboardInterrupt:  # Ctrl-C leaves no partial output behind
+            removed = [p for p, was in before.items() if p.exists() and identity(p) != was]
+            for path in removed:
+                path.unlink()
+            print(f"interrupted: removed the {plural(len(removed), 'file')} this demo had "
+                  "written", file=sys.stderr)
+            raise
 
 
 def _dot_fallbacks(files: dict[str, Path]) -> list[Path]:
