@@ -435,3 +435,29 @@ def test_a_second_demo_into_the_same_folder_fails_at_once(tmp_path, capsys):
         code, err = _cli(capsys, "demo", "--quick", "--quiet", "--out", str(tmp_path))
     assert code == 2 and "another demo is writing into" in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_kill_9_during_training_saves_then_resume_leaves_a_whole_checkpoint_and_no_debris(
+        tmp_path):
+    path = tmp_path / "c.npz"
+    argv = [sys.executable, "-m", "tinygrad_rnn", "train", "--hidden", "200", "--chunk", "8",
+            "--batch", "2", "--steps", "100000", "--checkpoint-every", "1", "--checkpoint",
+            str(path)]
+    rng = np.random.default_rng(1)
+    for attempt in range(3):
+        extra = ["--resume", str(path)] if attempt else []
+        child = subprocess.Popen(argv + extra, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(float(rng.uniform(0.3, 0.8)))  # saving every step: likely mid-save
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        step = load_checkpoint(path).train["step"]  # whole, and readable
+        assert step >= 1
+    from tinygrad_rnn.cli import main
+
+    assert main(["train", "--resume", str(path), "--quiet", "--steps", str(step + 1)]) == 0
+    assert load_checkpoint(path).train["step"] == step + 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"], "debris survived"
