@@ -18,7 +18,15 @@ CHAIN = "chain"  # the group key of the depth-folded ops
 
 def depths(graph: Graph) -> dict[str, int]:
     """The longest distance of each node from the root (root 0), found without recursion:
-    a node is placed once all its consumers are (Kahn's algorithm on the reversed graph)."""
+    a node is placed once all its consumers are (Kahn's algorithm on the reversed graph).
+    Computed once per graph."""
+    cached = graph.__dict__.get("_depths")
+    if cached is None:
+        cached = graph.__dict__["_depths"] = _depths(graph)
+    return cached
+
+
+def _depths(graph: Graph) -> dict[str, int]:
     consumers: dict[str, int] = {}
     parents: dict[str, list[str]] = {}
     for e in graph.edges:
