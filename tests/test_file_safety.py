@@ -461,3 +461,13 @@ def test_kill_9_during_training_saves_then_resume_leaves_a_whole_checkpoint_and_
     assert main(["train", "--resume", str(path), "--quiet", "--steps", str(step + 1)]) == 0
     assert load_checkpoint(path).train["step"] == step + 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"], "debris survived"
+
+
+def test_a_fifo_as_input_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    for flags in (["--text-file", str(fifo)], ["--csv", str(fifo), "--column", "0"]):
+        done = subprocess.run([sys.executable, "-m", "tinygrad_rnn", "train", *flags, "--quiet",
+                               "--checkpoint", str(tmp_path / "c.npz")], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and "not a regular file" in done.stderr, done.stderr
