@@ -225,3 +225,30 @@ def test_nan_and_inf_show_as_their_own_state(browser, tmp_path):
     grads = {n["grad"] for n in drawn(browser) if n["inside"]}
     assert grads == {"NaN"}, grads
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_wheel_zooms_and_drag_pans(browser, page_50):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    _, path = page_50
+    open_page(browser, path)
+    box = "return document.getElementById('{}').getAttribute('viewBox')"
+    wheel = ("const e = document.getElementById(arguments[0]), r = e.getBoundingClientRect();"
+             "e.dispatchEvent(new WheelEvent('wheel', {deltaY: -100, clientX: r.left + r.width"
+             " / 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true}));")
+    before = browser.execute_script(box.format("overview-strip"))
+    browser.execute_script(wheel, "overview-strip")
+    zoomed = browser.execute_script(box.format("overview-strip"))
+    assert float(zoomed.split()[2]) < float(before.split()[2]), (before, zoomed)
+    ActionChains(browser).double_click(
+        browser.find_element("id", "overview-strip")).perform()
+    assert browser.execute_script(box.format("overview-strip")) == before, "reset"
+    detail = browser.execute_script(box.format("detail-graph"))
+    browser.execute_script(wheel, "detail-graph")
+    assert browser.execute_script(box.format("detail-graph")) != detail, "the graph zooms"
+    moved = browser.execute_script(box.format("detail-graph"))
+    graph = browser.find_element("id", "detail-graph")
+    ActionChains(browser).move_to_element_with_offset(graph, 10, 150).click_and_hold() \
+        .move_by_offset(-200, 0).release().perform()
+    after = browser.execute_script(box.format("detail-graph"))
+    assert float(after.split()[0]) > float(moved.split()[0]), "dragging left pans right"
