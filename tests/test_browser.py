@@ -30,9 +30,13 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail("Chromium is installed but its Python driver is not: pip install selenium "
+                    "(.ci/run installs it)")
 
     os.environ["SE_OFFLINE"] = "true"  # selenium manager must never download a driver
     profile = tempfile.mkdtemp(prefix="tgrnn-chromium-")
