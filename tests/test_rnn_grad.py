@@ -10,10 +10,12 @@ from dataclasses import dataclass
 import hypothesis.strategies as st
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
+from hypothesis.control import currently_in_test_context
 
 import tinygrad_rnn.nn as nn
 from tinygrad_rnn import Tensor, gradcheck
+from tinygrad_rnn.autograd import toposort
 from tinygrad_rnn.functional import squared_error
 from tinygrad_rnn.nn import functional_call
 from tinygrad_rnn.testing.reference import numpy_rnn_forward_backward, numpy_rnn_loss
@@ -66,7 +68,18 @@ def check_module(module, args, arg_names, reduce=lambda out: out):
         swapped = dict(zip(names, tensors[:len(names)]))
         return reduce(functional_call(module, swapped, *tensors[len(names):]))
 
-    assert gradcheck(fn, [*params, *args], atol=1e-6, rtol=1e-5,
+    # A ReLU input within a few eps of 0 puts the kink inside the central difference: the
+    # numeric slope is then an average of the two sides, not a derivative. Skip such draws.
+    probe = [Tensor(a.data if isinstance(a, Tensor) else a, requires_grad=True)
+             for a in [*params, *args]]
+    out = fn(*probe)
+    if currently_in_test_context():
+        assume(all(np.abs(n.parents[0].data).min() > 1e-4 for n in toposort(out._ctx)
+                   if n.name == "ReLU" and n.parents[0].data.size))
+    # Central differences lose about |f|·1e-16/eps to round-off, so an exploding relu RNN
+    # (|f| ~ 1e4) needs an absolute tolerance that scales with the value it differentiates.
+    scale = max(1.0, float(np.abs(out.data).max()))
+    assert gradcheck(fn, [*params, *args], atol=1e-6 * scale, rtol=1e-5,
                      names=[*names, *arg_names]), f"{type(module).__name__} gradcheck failed"
 
 

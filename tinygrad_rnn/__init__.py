@@ -1,6 +1,6 @@
 """tinygrad_rnn: a small, exact reverse-mode autodiff engine on numpy, and RNNs built on it."""
 
-from . import functional, nn, ops, optim
+from . import buffers, functional, nn, ops, optim
 from .autograd import (
     AnomalyError,
     Function,
@@ -18,5 +18,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "tensor", "stack", "cat", "concatenate", "where", "zeros", "ones", "randn",
     "Function", "REGISTRY", "no_grad", "enable_grad", "scope", "detect_anomaly",
-    "AnomalyError", "gradcheck", "GradcheckError", "functional", "ops", "nn", "optim",
+    "AnomalyError", "gradcheck", "GradcheckError", "functional", "ops", "nn", "optim", "buffers",
 ]

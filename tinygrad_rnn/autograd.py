@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import itertools
+import operator
 import traceback
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,18 +29,19 @@ if TYPE_CHECKING:
 class _State:
     """Process-wide recording state. Read once per op, so they must stay plain attributes.
 
-    `generation` counts in-place changes made through the library (see `mark_modified`); every
-    node remembers the generation it was created in, so backward knows cheaply whether anything
-    may have changed under it.
+    `modified_at` is the sequence number of the last in-place change made through the library
+    (see `mark_modified`); nodes and changes draw their numbers from one clock (`_CLOCK`), so a
+    node with `seq < modified_at` may have had something change under it since it was created.
     """
 
     grad_enabled: bool = True
     scope: str | None = None
     anomaly: bool = False
-    generation: int = 0
+    modified_at: int = 0
 
 
 STATE = _State()
+_CLOCK = itertools.count(1)  # sequence numbers of nodes and of in-place changes
 
 
 @contextlib.contextmanager
@@ -83,11 +86,11 @@ def scope(name: str) -> Iterator[None]:
 #
 # A change is logged against the buffer that owns the memory (the root of numpy's `.base`
 # chain), so a change made through any alias or view (detach(), x[0], reshape) counts, as
-# PyTorch's shared version counters do. A node remembers the generation it was created in;
-# backward looks at the log only when the generation has moved since, so the common case
+# PyTorch's shared version counters do. Nodes and changes draw sequence numbers from one
+# clock; backward looks at the log only when a change happened since, so the common case
 # (forward, backward, then the optimizer step) costs one integer comparison per node.
 
-_CHANGED: dict[int, tuple[Any, int]] = {}  # id(root buffer) -> (weakref to it, generation)
+_CHANGED: dict[int, tuple[Any, int]] = {}  # id(root buffer) -> (weakref to it, change seq)
 _PRUNE_AT = [1024]
 
 
@@ -99,15 +102,15 @@ def _root(array: np.ndarray) -> np.ndarray:
 
 def mark_modified(tensor: Tensor, replaced: np.ndarray | None = None) -> None:
     """Record an in-place change of `tensor`: of its buffer, or of the buffer `replaced` that an
-    assignment to `.data` took away. Bumps `tensor._version` and the global generation."""
-    STATE.generation += 1
+    assignment to `.data` took away. Bumps `tensor._version` and `STATE.modified_at`."""
+    STATE.modified_at = seq = next(_CLOCK)
     tensor._version += 1
     root = _root(tensor._data if replaced is None else replaced)
     if len(_CHANGED) >= _PRUNE_AT[0]:
         for key in [k for k, (ref, _) in _CHANGED.items() if ref() is None]:
             del _CHANGED[key]
         _PRUNE_AT[0] = max(1024, 2 * len(_CHANGED))
-    _CHANGED[id(root)] = (weakref.ref(root), STATE.generation)
+    _CHANGED[id(root)] = (weakref.ref(root), seq)
 
 
 def _check_saved(node: Function) -> None:
@@ -117,7 +120,7 @@ def _check_saved(node: Function) -> None:
             continue
         root = _root(saved)
         entry = _CHANGED.get(id(root))
-        if entry is not None and entry[1] > node.gen and entry[0]() is root:
+        if entry is not None and entry[1] > node.seq and entry[0]() is root:
             raise RuntimeError(_modified_message(node, saved, root))
 
 
@@ -146,7 +149,7 @@ class Function:
     Call the op with `MyOp.apply(*tensors, **attrs)`.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "saved_tensors", "scope", "gen", "created_at",
+    __slots__ = ("parents", "needs_input_grad", "saved_tensors", "scope", "seq", "created_at",
                  "__dict__")
     n_outputs = 1
     # Inputs from this index on share one dtype by the promotion table (None: no promotion);
@@ -178,20 +181,19 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Any:
-        Tensor = _TENSOR or _bind_tensor_class()
-        tensors = inputs
-        for x in inputs:
-            if not isinstance(x, Tensor):  # a Python number or array operand: the slow path
-                tensors, arrays = _to_tensors(cls, inputs, Tensor)
-                break
+        wrap = _WRAP or _bind_tensor_class()
+        try:
+            arrays = list(map(_DATA_OF, inputs))
+            tensors = inputs
+        except AttributeError:  # a Python number or array operand: the slow path
+            tensors, arrays = _to_tensors(cls, inputs, _TENSOR)
         else:
-            arrays = [t._data for t in inputs]
             first = cls.promote_from
-            if first is not None:  # one dtype identity check for two operands; casts on mismatch
+            if first is not None:  # one dtype identity check per operand; casts on mismatch
                 dtype = arrays[-1].dtype
                 if arrays[first].dtype is not dtype or (cls.n_ary and _mixed(arrays, dtype)):
                     arrays = promote_arrays(arrays, first)
-        needs = tuple([t.requires_grad for t in tensors])
+        needs = tuple(map(_NEEDS_GRAD, tensors))
         ctx = cls()
         ctx.saved_tensors = ()
         ctx.needs_input_grad = needs
@@ -205,33 +207,38 @@ class Function:
             _check_forward(cls, ctx, tensors, out)
         if not (STATE.grad_enabled and True in needs):
             if type(out) is tuple:
-                return tuple(Tensor._wrap(o, None, 0) for o in out)
-            return Tensor._wrap(out, None, 0)
+                return tuple(wrap(o, None, 0) for o in out)
+            return wrap(out, None, 0)
         ctx.parents = tensors
         ctx.scope = STATE.scope
-        ctx.gen = STATE.generation
+        ctx.seq = next(_CLOCK)
         if type(out) is tuple:
             ctx.n_outputs = len(out)
-            return tuple(Tensor._wrap(o, ctx, i) for i, o in enumerate(out))
-        return Tensor._wrap(out, ctx, 0)
+            return tuple(wrap(o, ctx, i) for i, o in enumerate(out))
+        return wrap(out, ctx, 0)
 
     def __repr__(self) -> str:
         where = f" @ {self.scope}" if getattr(self, "scope", None) else ""
         return f"<{self.name}{where}>"
 
 
-_TENSOR: Any = None  # tensor.Tensor, bound on first use (tensor.py imports this module)
+_TENSOR: Any = None  # tensor.Tensor and its fast constructor, bound on first use (tensor.py
+_WRAP: Any = None    # imports this module)
+_DATA_OF = operator.attrgetter("_data")  # C-level getters: cheaper than a comprehension per op
+_NEEDS_GRAD = operator.attrgetter("requires_grad")
 
 
-def _bind_tensor_class() -> type:
-    global _TENSOR
+def _bind_tensor_class() -> Callable:
+    global _TENSOR, _WRAP
     from .tensor import Tensor
 
-    _TENSOR = Tensor
-    return Tensor
+    _TENSOR, _WRAP = Tensor, Tensor._wrap
+    return _WRAP
 
 
 def _mixed(arrays: list, dtype: Any) -> bool:
+    if len(arrays) == 3:  # Addmm, on every step of the recurrence: no loop
+        return arrays[0].dtype is not dtype or arrays[1].dtype is not dtype
     for a in arrays:
         if a.dtype is not dtype:
             return True
@@ -313,107 +320,113 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], op: str = "?") -> np.n
 
 
 def toposort(root_ctx: Function) -> list[Function]:
-    """Nodes reachable from `root_ctx`, parents before children, by an explicit-stack DFS."""
-    order: list[Function] = []
-    visited = {id(root_ctx)}
-    stack: list[tuple[Function, Iterator]] = [(root_ctx, iter(root_ctx.parents))]
-    while stack:
-        node, parents = stack[-1]
-        for parent in parents:
-            pctx = parent._ctx
-            if pctx is not None and id(pctx) not in visited:
-                visited.add(id(pctx))
-                stack.append((pctx, iter(pctx.parents)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return order
+    """Nodes reachable from `root_ctx`, parents before children.
 
-
-class _Grads:
-    """Gradient buffers keyed by (node, output index) or by leaf tensor, summed on arrival.
-
-    A buffer the engine allocated itself is summed into in place; a buffer that arrived from an
-    op (which may alias an input, the user's `grad`, or another gradient) is never mutated.
+    A node is created after the nodes of its inputs, so creation order (`Function.seq`) is a
+    topological order. The reachable nodes are collected with an explicit stack, never by
+    recursion (an unrolled RNN can be 100,000 nodes deep), then sorted by `seq`.
     """
+    seen = {root_ctx}
+    stack = [root_ctx]
+    while stack:
+        for parent in stack.pop().parents:
+            pctx = parent._ctx
+            if pctx is not None and pctx not in seen:
+                seen.add(pctx)
+                stack.append(pctx)
+    return sorted(seen, key=_SEQ_OF)
 
-    __slots__ = ("values", "owned", "leaves")
 
-    def __init__(self) -> None:
-        self.values: dict[Any, np.ndarray] = {}
-        self.owned: set[Any] = set()
-        self.leaves: dict[int, Tensor] = {}
-
-    def add(self, key: Any, grad: np.ndarray) -> None:
-        values = self.values
-        current = values.get(key)
-        if current is None:
-            values[key] = grad
-        elif key in self.owned:
-            current += grad
-        else:
-            # asarray: the sum of two 0-d arrays is a numpy scalar, which `+=` cannot update
-            values[key] = np.asarray(current + grad)
-            self.owned.add(key)
-
-    def pop(self, key: Any) -> np.ndarray | None:
-        self.owned.discard(key)
-        return self.values.pop(key, None)
+_SEQ_OF = operator.attrgetter("seq")
 
 
 def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
                  keep_node_grads: bool = False) -> None:
     """Propagate `grad` (d loss / d root) to every leaf that requires a gradient.
 
+    Gradient buffers are keyed by the producing node (by `(node, index)` for a multi-output
+    node, by `id(leaf)` for a leaf) and summed on arrival. A buffer the engine allocated itself
+    is summed into in place; one that arrived from an op (it may alias an input, the user's
+    `grad` or another gradient) is never mutated.
+
     keep_node_grads: every node keeps the gradient that reached its output (`out_grad`) and
-    the ones it sent to its inputs (`in_grads`), for the pictures. Off, backward frees each
+    the ones it sent to its inputs (`in_grads`), for the pictures. Off, backward drops each
     gradient as soon as it has been passed on.
     """
-    grads = _Grads()
     if root._ctx is None:
-        grads.leaves[id(root)] = root
-        grads.add(id(root), grad)
-    else:
-        grads.add((id(root._ctx), root._index), grad)
-        # Backward creates no reference cycles, but Python's cycle collector would still run
-        # full passes over every live node, which made backward through 1e5 nodes 1.6x slower
-        # per node than through 1e3. Pausing it keeps backward linear; refcounting still frees.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            for node in reversed(toposort(root._ctx)):
-                _backward_node(node, grads, retain_graph, keep_node_grads)
-        finally:
-            if collecting:
-                gc.enable()
-    for key, leaf in grads.leaves.items():
-        owned = key in grads.owned  # a sum the engine allocated: nobody else holds it
-        _accumulate_leaf(leaf, grads.pop(key), owned)
+        _accumulate_leaf(root, grad)
+        return
+    ctx = root._ctx
+    grads: dict[Any, np.ndarray] = {ctx if ctx.n_outputs == 1 else (ctx, root._index): grad}
+    owned: set = set()
+    leaves: dict[int, Tensor] = {}
+    # Backward creates no reference cycles, but Python's cycle collector would still run full
+    # passes over every live node, which made backward through 1e5 nodes 1.6x slower per node
+    # than through 1e3. Pausing it keeps backward linear; refcounting still frees.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for node in reversed(toposort(ctx)):
+            if node.n_outputs == 1:  # the common case, without building lists
+                g = grads.pop(node, None)
+                if g is None:
+                    continue
+                outs = [g]
+            else:
+                outs = [grads.pop((node, i), None) for i in range(node.n_outputs)]
+                if all(g is None for g in outs):
+                    continue
+            in_grads = _node_backward(node, outs, retain_graph, keep_node_grads)
+            sent = [None] * len(in_grads) if keep_node_grads else None
+            for i, (parent, g, need) in enumerate(zip(node.parents, in_grads,
+                                                      node.needs_input_grad)):
+                if g is None or not need:
+                    continue
+                data = parent._data  # inline: this loop runs once per edge of the graph
+                if g.shape != data.shape:
+                    g = unbroadcast(np.asarray(g), data.shape, node.name)
+                if g.dtype is not data.dtype and g.dtype != data.dtype:
+                    g = g.astype(data.dtype)
+                pctx = parent._ctx
+                if pctx is None:
+                    key: Any = id(parent)
+                    leaves[key] = parent
+                else:
+                    key = pctx if pctx.n_outputs == 1 else (pctx, parent._index)
+                current = grads.get(key)
+                if current is None:
+                    grads[key] = g
+                elif key in owned:
+                    current += g
+                else:  # asarray: the sum of two 0-d arrays is a numpy scalar, not updatable
+                    grads[key] = np.asarray(current + g)
+                    owned.add(key)
+                if sent is not None:
+                    sent[i] = g
+            if sent is not None:
+                node.in_grads = tuple(sent)
+    finally:
+        if collecting:
+            gc.enable()
+    for key, leaf in leaves.items():
+        _accumulate_leaf(leaf, grads.pop(key), key in owned)
 
 
-def _backward_node(node: Function, grads: _Grads, retain_graph: bool, keep: bool) -> None:
-    if node.n_outputs == 1:  # the common case, without building lists
-        outs = [grads.pop((id(node), 0))]
-        if outs[0] is None:
-            return
-    else:
-        outs = [grads.pop((id(node), i)) for i in range(node.n_outputs)]
-        if all(g is None for g in outs):
-            return
+def _node_backward(node: Function, outs: list, retain_graph: bool, keep: bool) -> tuple:
+    """Run one node's backward on the gradients of its outputs (checks, hooks, freeing)."""
     if node.freed:
         raise RuntimeError(
             f"backward through {node.name}{' at ' + node.scope if node.scope else ''} a second "
             "time: its saved values were freed by the first backward. Pass retain_graph=True "
             "to the first backward if you need to call it again.")
-    if node.gen != STATE.generation and node.saved_tensors:
+    if node.seq < STATE.modified_at and node.saved_tensors:
         _check_saved(node)
     if node.hooks or node.retained:
         outs = _run_output_hooks(node, outs)
     node.grads_kept = keep
     if keep:
         node.out_grad = outs[0] if node.n_outputs == 1 else tuple(outs)
-    in_grads = type(node).backward(node, *outs)
+    in_grads = node.backward(node, *outs)
     if type(in_grads) is not tuple:
         in_grads = (in_grads,)
     if len(in_grads) != len(node.parents):
@@ -421,29 +434,10 @@ def _backward_node(node: Function, grads: _Grads, retain_graph: bool, keep: bool
                            f"{len(node.parents)} inputs")
     if STATE.anomaly:
         _check_backward(node, in_grads)
-    sent = [_send(node, parent, g, grads) if needed and g is not None else None
-            for parent, g, needed in zip(node.parents, in_grads, node.needs_input_grad)]
-    if keep:
-        node.in_grads = tuple(sent)
     if not retain_graph:
         node.saved_tensors = None
         node.freed = True
-
-
-def _send(node: Function, parent: Tensor, g: np.ndarray, grads: _Grads) -> np.ndarray:
-    """Give `g` the parent's shape and dtype and add it to the parent's buffer."""
-    data = parent._data
-    if g.shape != data.shape:
-        g = unbroadcast(np.asarray(g), data.shape, node.name)
-    if g.dtype is not data.dtype and g.dtype != data.dtype:
-        g = g.astype(data.dtype)
-    pctx = parent._ctx
-    if pctx is None:
-        grads.leaves[id(parent)] = parent
-        grads.add(id(parent), g)
-    else:
-        grads.add((id(pctx), parent._index), g)
-    return g
+    return in_grads
 
 
 def _run_output_hooks(node: Function, outs: list) -> list:
@@ -467,8 +461,9 @@ def _call_hook(hook: Any, g: np.ndarray, tensor: Any) -> np.ndarray:
     replaced = hook(g)
     if replaced is None:
         return g
-    Tensor = _TENSOR or _bind_tensor_class()
-    new = np.asarray(replaced._data if isinstance(replaced, Tensor) else replaced)
+    if _TENSOR is None:
+        _bind_tensor_class()
+    new = np.asarray(replaced._data if isinstance(replaced, _TENSOR) else replaced)
     if new.shape != g.shape:
         name = getattr(hook, "__qualname__", None) or repr(hook)
         raise RuntimeError(f"hook {name} registered on {tensor()} returned a gradient of shape "

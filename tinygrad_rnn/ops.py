@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from . import buffers
 from .autograd import Function
 from .promotion import result_dtype, scalar_dtype
 
@@ -22,6 +23,45 @@ REGISTRY: dict[str, type[Function]] = {}
 def register(cls: type[Function]) -> type[Function]:
     REGISTRY[cls.__name__] = cls
     return cls
+
+
+# ------------------------------------------------------------------------------ output buffers
+# Large float outputs come from the engine's buffer cache (buffers.py), so a training step
+# reuses the previous step's freed activations instead of page-faulting fresh memory in.
+
+
+_MIN = buffers.MIN_BYTES
+
+
+def _out_like(x: np.ndarray) -> np.ndarray | None:
+    """A cached buffer of x's shape and float dtype for a ufunc's `out=`, or None (numpy
+    allocates) for small or non-float arrays."""
+    if x.nbytes < _MIN or x.dtype.kind != "f":
+        return None
+    return buffers.empty(x.shape, x.dtype)
+
+
+def _buffer_like(x: np.ndarray) -> np.ndarray:
+    """A buffer of x's shape and dtype to compute into: cached if large, else a new one."""
+    return _out_like(x) if x.ndim else np.empty_like(x)
+
+
+def _cached(shape: tuple[int, ...], x: np.ndarray, y: np.ndarray | None = None
+            ) -> np.ndarray | None:
+    """A cached `out=` buffer of `shape` for a result of x's float dtype (y, if given, must
+    share it), or None to let numpy allocate."""
+    dtype = x.dtype
+    if dtype.kind != "f" or (y is not None and y.dtype is not dtype):
+        return None
+    if dtype.itemsize * buffers.prod(shape) < buffers.MIN_BYTES:
+        return None
+    return buffers.empty(shape, dtype)
+
+
+def _binary(ufunc: np.ufunc, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    if x.shape == y.shape and x.dtype is y.dtype:
+        return ufunc(x, y, out=_out_like(x))
+    return ufunc(x, y)
 
 
 # ---------------------------------------------------------------------------------- arithmetic
@@ -35,7 +75,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        return x + y
+        return _binary(np.add, x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -50,7 +90,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        return x - y
+        return _binary(np.subtract, x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -67,7 +107,7 @@ class Mul(Function):
     def forward(ctx, x, y):
         need_x, need_y = ctx.needs_input_grad  # save only what a needed gradient uses
         ctx.save_for_backward(x if need_y else None, y if need_x else None)
-        return x * y
+        return _binary(np.multiply, x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -184,7 +224,9 @@ class MatMul(Function):
             raise ValueError(f"matmul: operands must be at least 1-D, got shapes {x.shape} "
                              f"and {y.shape}")
         try:
-            out = np.matmul(x, y)
+            out = (x.dot(y, out=_cached((x.shape[0], y.shape[1]), x, y)
+                         if x.nbytes >= _MIN or y.nbytes >= _MIN else None)
+                   if x.ndim == 2 and y.ndim == 2 else np.matmul(x, y))
         except ValueError:
             raise ValueError(f"matmul: shapes {x.shape} and {y.shape} are not aligned (the last "
                              f"axis of the first must equal the "
@@ -231,7 +273,9 @@ class Addmm(Function):
         if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[0]:
             raise ValueError(f"addmm: needs 2-D operands with matching inner sizes, got shapes "
                              f"{x.shape} and {y.shape}")
-        out = np.matmul(x, y)
+        # for 2-D operands dot is matmul with ~1 µs less dispatch (numpy 2)
+        big = x.nbytes >= _MIN or y.nbytes >= _MIN  # small arrays: numpy's allocation is faster
+        out = x.dot(y, out=_cached((x.shape[0], y.shape[1]), x, y) if big else None)
         out += c
         _, need_x, need_y = ctx.needs_input_grad
         ctx.save_for_backward(x if need_y else None, y if need_x else None)
@@ -241,8 +285,12 @@ class Addmm(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         need_c, need_x, need_y = ctx.needs_input_grad
-        return (g if need_c else None, np.matmul(g, y.T) if need_x else None,
-                np.matmul(x.T, g) if need_y else None)
+        big = g.nbytes >= _MIN
+        gx = (g.dot(y.T, out=_cached((g.shape[0], y.shape[0]), g, y) if big else None)
+              if need_x else None)
+        gy = (x.T.dot(g, out=_cached((x.shape[1], g.shape[1]), x, g) if big else None)
+              if need_y else None)
+        return (g if need_c else None), gx, gy
 
 
 # ---------------------------------------------------------------------------------- unary maps
@@ -283,14 +331,14 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x)
+        out = np.tanh(x, out=_out_like(x))
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         out = ctx.saved_tensors[0]
-        grad = np.multiply(out, out, out=np.empty_like(out))  # one buffer: g·(1 − out²)
+        grad = np.multiply(out, out, out=_buffer_like(out))  # one buffer: g·(1 − out²)
         np.subtract(1, grad, out=grad)
         grad *= g
         return grad
@@ -306,7 +354,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.exp(np.minimum(x, 0)) / (1 + np.exp(-np.abs(x)))
+        out = np.divide(np.exp(np.minimum(x, 0)), 1 + np.exp(-np.abs(x)), out=_out_like(x))
         out = out.astype(x.dtype, copy=False)
         ctx.save_for_backward(out)
         return out
@@ -314,7 +362,7 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         out = ctx.saved_tensors[0]
-        grad = np.subtract(1, out, out=np.empty_like(out))  # one buffer: g·out·(1 − out)
+        grad = np.subtract(1, out, out=_buffer_like(out))  # one buffer: g·out·(1 − out)
         grad *= out
         grad *= g
         return grad
@@ -516,6 +564,14 @@ class GetItem(Function):
         return dx
 
 
+def _stack_buffer(xs: tuple, axis: int) -> np.ndarray | None:
+    shape = xs[0].shape
+    if not -len(shape) - 1 <= axis <= len(shape):
+        return None  # np.stack reports the bad axis
+    axis %= len(shape) + 1
+    return _cached(shape[:axis] + (len(xs),) + shape[axis:], xs[0])
+
+
 @register
 class Stack(Function):
     """out = stack(xs, axis);  dx_i = g taken at position i along axis"""
@@ -525,7 +581,7 @@ class Stack(Function):
     @staticmethod
     def forward(ctx, *xs, axis=0):
         try:
-            out = np.stack(xs, axis=axis)
+            out = np.stack(xs, axis=axis, out=_stack_buffer(xs, axis))
         except ValueError:
             raise ValueError(f"stack: all tensors must have the same shape, got "
                              f"{[x.shape for x in xs]}") from None
@@ -581,11 +637,10 @@ class Unbind(Function):
     @staticmethod
     def backward(ctx, *gs):
         first = next(g for g in gs if g is not None)
-        dx = np.zeros(ctx.shape, dtype=first.dtype)
+        dx = buffers.empty(ctx.shape, first.dtype)  # every slice is written below
         moved = np.moveaxis(dx, ctx.axis, 0)
         for i, g in enumerate(gs):
-            if g is not None:
-                moved[i] = g
+            moved[i] = 0 if g is None else g
         return dx
 
 

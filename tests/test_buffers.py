@@ -1,0 +1,105 @@
+"""The engine's buffer cache: an array anyone can still reach is never handed out again."""
+
+import numpy as np
+import pytest
+
+from tinygrad_rnn import Tensor, buffers, nn, optim
+from tinygrad_rnn.functional import squared_error
+
+SHAPE = (64, 64)  # 32 KiB of float64: cached
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    buffers.empty_cache()
+    yield
+    buffers.empty_cache()
+    buffers.limit(1 << 30)
+
+
+def test_a_free_array_is_reused_and_a_held_one_is_not():
+    a = buffers.empty(SHAPE, np.float64)
+    a_id = id(a)
+    b = buffers.empty(SHAPE, np.float64)
+    assert b is not a, "a is still referenced by the test"
+    del a
+    c = buffers.empty(SHAPE, np.float64)
+    assert id(c) == a_id, "the free array comes back"
+    assert c is not b
+
+
+def _hold(a, holder):
+    a[...] = 7.0
+    makers = {"view": lambda: a[1:], "tensor": lambda: Tensor._wrap(a, None, 0),
+              "list": lambda: [a], "memoryview": lambda: memoryview(a)}
+    return makers[holder](), id(a)
+
+
+@pytest.mark.parametrize("holder", ["view", "tensor", "list", "memoryview"])
+def test_every_kind_of_reference_keeps_an_array_out_of_the_cache(holder):
+    kept, a_id = _hold(buffers.empty(SHAPE, np.float64), holder)
+    for _ in range(4):
+        again = buffers.empty(SHAPE, np.float64)
+        assert id(again) != a_id, f"an array held by a {holder} was handed out again"
+        again[...] = 0.0
+    data = kept if holder in ("view", "memoryview") else (kept[0] if holder == "list"
+                                                          else kept.data)
+    assert np.all(np.asarray(data) == 7.0), "the held array's contents must not change"
+
+
+def test_a_long_lived_array_does_not_block_reuse_of_later_ones():
+    long_lived = buffers.empty(SHAPE, np.float64)  # noqa: F841 (held for the whole test)
+    ids = set()
+    for _ in range(50):
+        ids.add(id(buffers.empty(SHAPE, np.float64)))
+    assert buffers.cached_bytes() <= 4 * 64 * 64 * 8, "the cache must not grow without bound"
+    assert len(ids) <= 3
+
+
+def test_small_arrays_are_not_cached():
+    buffers.empty((4, 4), np.float64)
+    assert buffers.cached_bytes() == 0
+
+
+def test_the_limit_drops_least_recently_used_shapes():
+    buffers.limit(3 * 64 * 64 * 8)
+    held = [buffers.empty(SHAPE, np.float64) for _ in range(2)]
+    other = buffers.empty((128, 64), np.float64)  # pushes the total past the limit
+    assert buffers.cached_bytes() <= buffers.limit()
+    assert other.shape == (128, 64) and all(h.shape == SHAPE for h in held)
+    with pytest.raises(ValueError, match="max_bytes"):
+        buffers.limit(-1)
+
+
+def test_training_steps_reuse_activations_and_stay_exact():
+    """Same gradients with the cache as after emptying it before every step."""
+    def run(clear):
+        model = nn.ElmanRNN(8, 64, 8, seed=0)
+        opt = optim.SGD(model.parameters(), lr=0.01)
+        rng = np.random.default_rng(0)
+        x, g = rng.standard_normal((12, 16, 8)), rng.standard_normal((12, 16, 8))
+        grads = []
+        for _ in range(4):
+            if clear:
+                buffers.empty_cache()
+            opt.zero_grad()
+            ys, _ = model(Tensor(x))
+            squared_error(ys, g).backward()
+            grads.append(model.W.grad.copy())
+            opt.step()
+        return grads
+    reused, fresh = run(False), run(True)
+    assert buffers.cached_bytes() > 0
+    for step, (a, b) in enumerate(zip(reused, fresh)):
+        np.testing.assert_array_equal(a, b, err_msg=f"step {step}")
+
+
+def test_outputs_kept_from_an_earlier_step_are_not_overwritten():
+    model = nn.ElmanRNN(8, 64, 8, seed=0)
+    x = Tensor(np.random.default_rng(1).standard_normal((6, 16, 8)))
+    first, _ = model(x)
+    snapshot = first.data.copy()
+    for _ in range(3):
+        ys, _ = model(x * 2.0)
+        squared_error(ys, np.zeros(ys.shape)).backward()
+    np.testing.assert_array_equal(first.data, snapshot)
