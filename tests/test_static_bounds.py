@@ -205,4 +205,5 @@ def test_cli_render_of_100_steps_in_the_op_view_takes_seconds(tmp_path, capsys):
     seconds = time.perf_counter() - start
     assert code == 0 and seconds < 10, f"render --steps 100 took {seconds:.1f} s"
     assert svg_width((tmp_path / "g.svg").read_text()) <= MAX_WIDTH_PT
-    assert "folded into one node" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "folded into one node" in err and "tinygrad-rnn explore --steps 100" in err

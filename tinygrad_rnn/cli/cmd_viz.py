@@ -132,6 +132,9 @@ def run_render(a: argparse.Namespace) -> int:
         raise viz_error(e) from None
     for w in caught:
         print(f"note: {w.message}", file=sys.stderr)
+    if any(issubclass(w.category, viz.LargeGraphWarning) for w in caught):
+        print(f"note: every step, interactive: tinygrad-rnn explore --steps {a.steps}",
+              file=sys.stderr)
     print(f"unfolded graph ({a.steps} steps, H={a.hidden}, {a.view} view): {written}")
     return EXIT_OK
 
