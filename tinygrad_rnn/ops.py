@@ -251,8 +251,8 @@ class MatMul(Function):
             gx = gx[..., 0, :] if x_ndim == 1 else gx
         if ctx.needs_input_grad[1]:
             x2 = x[None, :] if x_ndim == 1 else x
-            if y_ndim <= 2 and x2.ndim > 2:  # one y for every batch: one matmul over all rows
-                gy = x2.reshape(-1, x2.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+            if y_ndim <= 2 and x2.ndim >= 2:  # one y for every row: one dot over all rows
+                gy = x2.reshape(-1, x2.shape[-1]).T.dot(g.reshape(-1, g.shape[-1]))
             else:
                 gy = np.matmul(np.swapaxes(x2, -1, -2), g)
             gy = gy[..., 0] if y_ndim == 1 else gy
@@ -278,7 +278,7 @@ class Addmm(Function):
         out = x.dot(y, out=_cached((x.shape[0], y.shape[1]), x, y) if big else None)
         out += c
         _, need_x, need_y = ctx.needs_input_grad
-        ctx.save_for_backward(x if need_y else None, y if need_x else None)
+        ctx.saved_tensors = (x if need_y else None, y if need_x else None)  # (no call: hot path)
         return out
 
     @staticmethod
@@ -331,14 +331,15 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x, out=_out_like(x))
-        ctx.save_for_backward(out)
+        out = np.tanh(x, out=_out_like(x) if x.nbytes >= _MIN else None)
+        ctx.saved_tensors = (out,)  # save_for_backward, minus a call on the hottest path
         return out
 
     @staticmethod
     def backward(ctx, g):
         out = ctx.saved_tensors[0]
-        grad = np.multiply(out, out, out=_buffer_like(out))  # one buffer: g·(1 − out²)
+        grad = np.multiply(out, out, out=_buffer_like(out) if out.nbytes >= _MIN or not out.ndim
+                           else None)  # one buffer: g·(1 − out²)
         np.subtract(1, grad, out=grad)
         grad *= g
         return grad
@@ -637,7 +638,12 @@ class Unbind(Function):
     @staticmethod
     def backward(ctx, *gs):
         first = next(g for g in gs if g is not None)
-        dx = buffers.empty(ctx.shape, first.dtype)  # every slice is written below
+        dx = _cached(ctx.shape, first)
+        dx = np.empty(ctx.shape, first.dtype) if dx is None else dx
+        if ctx.axis == 0 and first.ndim and all(g is not None for g in gs):
+            # every slice has a gradient: one C-level concatenate into dx (T·B rows)
+            np.concatenate(gs, out=dx.reshape((-1,) + first.shape[1:]))
+            return dx
         moved = np.moveaxis(dx, ctx.axis, 0)
         for i, g in enumerate(gs):
             moved[i] = 0 if g is None else g

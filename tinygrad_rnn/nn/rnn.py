@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..autograd import STATE, scope
+from ..autograd import STATE, gc_paused, scope
 from ..functional import softmax
 from ..tensor import Tensor, stack
 from . import init as _init
@@ -101,7 +101,8 @@ def project_inputs(x: Tensor, U: Tensor, b: Tensor | None) -> Tensor:
 def step_scopes() -> Iterator[Callable[[int], None]]:
     """`with step_scopes() as at_step:` … `at_step(t)` puts the nodes that follow in scope
     "t={t}" (nested under any enclosing scope). It is `scope(f"t={t}")` without the cost of
-    entering a context manager at every step."""
+    entering a context manager at every step. The cycle collector is paused meanwhile (the
+    loop makes no cycles; see autograd.gc_paused)."""
     outer = STATE.scope
     prefix = "" if outer is None else outer + "/"
 
@@ -109,7 +110,8 @@ def step_scopes() -> Iterator[Callable[[int], None]]:
         STATE.scope = f"{prefix}t={t}"
 
     try:
-        yield at_step
+        with gc_paused():
+            yield at_step
     finally:
         STATE.scope = outer
 
