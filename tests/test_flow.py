@@ -133,3 +133,28 @@ def test_flow_rejects_bad_arguments():
     with pytest.raises(ValueError, match="unknown format"):
         plot_flow(sweep(radii=(0.5,), nonlinearities=("tanh",), T=3, H=2, lstm=False,
                         clip=False), "flow.jpeg")
+
+
+def test_clip_experiment_with_one_step_leaves_out_W_which_gets_no_gradient():
+    """T = 1: h_0 = 0, so W never enters the graph and has no gradient; it adds 0 to the norm."""
+    from tinygrad_rnn.functional import squared_error
+
+    runs, setup = clip_experiment(T=1, H=4, steps=3, batch=2)
+    assert setup["T"] == 1 and all(len(run.losses) == 3 for run in runs)
+    x = Tensor(np.random.default_rng(0).standard_normal((1, 2, 4)))
+    model = nn.ElmanRNN(4, 4, 4, nonlinearity="relu", spectral_radius=1.5, seed=0)
+    ys, _ = model(x)
+    (squared_error(ys, np.zeros((1, 2, 4))) * 0.5).backward()
+    assert model.W.grad is None
+    expected = np.sqrt(sum(np.sum(p.grad ** 2) for p in model.parameters() if p is not model.W))
+    assert runs[0].grad_norms[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_sweep_and_figure_with_one_step(tmp_path, recwarn):
+    results = sweep(radii=(0.5,), nonlinearities=("tanh", "relu"), T=1, H=3)
+    assert all(c.grad_norms.shape == (1,) and c.jac_norms[0] == pytest.approx(1.0)
+               for c in results.curves)
+    assert "d=0" in format_table(results)
+    png = plot_flow(results, tmp_path / "flow.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [w for w in recwarn if "xlim" in str(w.message)], "T = 1 must not warn"

@@ -192,7 +192,8 @@ def _train(x: Tensor, g: np.ndarray, radius: float, nonlinearity: str, H: int, s
             ys, _ = model(x)
             loss = squared_error(ys, g) * (1.0 / B)
             loss.backward()
-            params = list(model.parameters())
+            # With T=1, h_0 = 0 so W is never used and gets no gradient: it adds 0 to the norm.
+            params = [p for p in model.parameters() if p.grad is not None]
             total = float(np.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params)))
             if max_norm is not None:
                 nn.utils.clip_grad_norm_(params, max_norm)

@@ -37,7 +37,7 @@ def _flow_panel(ax: Any, results: FlowResults, nonlinearity: str, colors: dict) 
             style = "-" if "3" in c.label else ":"
             ax.plot(d, c.grad_norms, color="#111111", lw=1.6, ls=style, label=c.label)
     ax.set_yscale("log")
-    ax.set_xlim(0, results.T - 1)
+    ax.set_xlim(0, max(results.T - 1, 1))  # T = 1 is one point; matplotlib needs a span
     ax.set_title(f"Elman RNN, σ = {nonlinearity}", fontsize=11)
     ax.set_xlabel(r"steps back from the loss, $T - t$")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
