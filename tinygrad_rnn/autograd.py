@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import buffers
 from .promotion import promote_arrays, result_dtype, scalar_dtype
 
 if TYPE_CHECKING:
@@ -318,6 +319,46 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], op: str = "?") -> np.n
 
 
 # ---------------------------------------------------------------------------------------------
+# A weight gradient summed over time steps, kept as factors until it is needed.
+
+
+class OuterSum:
+    """Σ_i a_iᵀ b_i (a_i: (B_i, K), b_i: (B_i, N)) kept as its factors.
+
+    A weight used at every step of a recurrence receives one gradient a_tᵀ b_t per step
+    (h_{t-1}ᵀ δ_t for W). Computing and adding them one by one costs two numpy calls per step
+    and an H×H temporary; `Addmm.backward` returns an OuterSum instead, the engine appends the
+    factors of every step to one, and `value()` is a single (K, ΣB)·(ΣB, N) matmul, the shape
+    of hand-written BPTT. Only the engine sees one: a node's backward always receives arrays.
+    """
+
+    __slots__ = ("a", "b", "shape", "dtype")
+
+    def __init__(self, a: np.ndarray, b: np.ndarray) -> None:
+        self.a, self.b = [a], [b]
+        self.shape = (a.shape[1], b.shape[1])
+        self.dtype = a.dtype
+
+    def add(self, other: OuterSum) -> None:
+        self.a += other.a
+        self.b += other.b
+
+    def value(self) -> np.ndarray:
+        if len(self.a) == 1:
+            return self.a[0].T.dot(self.b[0])
+        a, b = self.a, self.b
+        rows = sum(x.shape[0] for x in a)
+        a_all = np.concatenate(a, out=buffers.empty((rows, self.shape[0]), self.dtype))
+        b_all = np.concatenate(b, out=buffers.empty((rows, self.shape[1]), self.dtype))
+        return a_all.T.dot(b_all)
+
+
+def dense(g: Any) -> Any:
+    """An OuterSum as its array; anything else unchanged."""
+    return g.value() if type(g) is OuterSum else g
+
+
+# ---------------------------------------------------------------------------------------------
 # The backward engine.
 
 
@@ -386,9 +427,9 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
                 g = grads.pop(node, None)
                 if g is None:
                     continue
-                outs: Any = (g,)
+                outs: Any = (g.value() if type(g) is OuterSum else g,)
             else:
-                outs = [grads.pop((node, i), None) for i in range(node.n_outputs)]
+                outs = [dense(grads.pop((node, i), None)) for i in range(node.n_outputs)]
                 if all(g is None for g in outs):
                     continue
             if node.freed or node.hooks or node.retained or node.seq < STATE.modified_at:
@@ -423,17 +464,22 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
                 current = grads.get(key)
                 if current is None:
                     grads[key] = g
+                elif type(current) is OuterSum or type(g) is OuterSum:
+                    grads[key] = _add_outer(current, g)
                 elif key in owned:
                     current += g
-                else:  # asarray: the sum of two 0-d arrays is a numpy scalar, not updatable
-                    grads[key] = np.asarray(current + g)
+                else:  # a buffer of the engine's own, summed into in place from now on
+                    grads[key] = (np.add(current, g, out=buffers.empty(current.shape,
+                                                                       current.dtype))
+                                  if current.ndim else np.asarray(current + g))  # 0-d: scalar
                     owned.add(key)
                 if sent is not None:
-                    sent.append(g)
+                    sent.append(dense(g))
             if sent is not None:
                 node.in_grads = tuple(sent)
     for key, leaf in leaves.items():
-        _accumulate_leaf(leaf, grads.pop(key), key in owned)
+        g = grads.pop(key)
+        _accumulate_leaf(leaf, dense(g), key in owned or type(g) is OuterSum)
 
 
 def _before_backward(node: Function, outs: Any) -> Any:
@@ -458,8 +504,17 @@ def _check_in_grads(node: Function, in_grads: tuple) -> None:
         _check_backward(node, in_grads)
 
 
+def _add_outer(current: Any, g: Any) -> Any:
+    """current + g where one or both is an OuterSum (the factors are engine-owned)."""
+    if type(current) is OuterSum and type(g) is OuterSum:
+        current.add(g)
+        return current
+    return dense(current) + dense(g)
+
+
 def _conform(node: Function, g: np.ndarray, data: np.ndarray) -> np.ndarray:
     """`g` summed back to the parent's shape (undoing broadcasting) and cast to its dtype."""
+    g = dense(g)
     if g.shape != data.shape:
         g = unbroadcast(np.asarray(g), data.shape, node.name)
     if g.dtype != data.dtype:
@@ -583,7 +638,7 @@ def _check_forward(cls: type, ctx: Function, tensors: tuple, out: Any) -> None:
 
 def _check_backward(node: Function, in_grads: tuple) -> None:
     for i, g in enumerate(in_grads):
-        if g is not None and not np.all(np.isfinite(g)):
+        if g is not None and not np.all(np.isfinite(dense(g))):
             where = getattr(node, "created_at", "<unknown: created outside detect_anomaly>")
             raise AnomalyError(f"backward of {_describe(node.name, node.scope)} produced NaN/Inf "
                                f"in the gradient of input {i}; the op was created at {where}")

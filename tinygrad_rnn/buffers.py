@@ -35,27 +35,40 @@ MIN_BYTES = 4096  # smaller arrays come from numpy's and pymalloc's caches anywa
 
 def empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """An uninitialised C-contiguous array: a free cached one if there is one, else a new one."""
-    dtype = np.dtype(dtype)
-    nbytes = dtype.itemsize * prod(shape)
-    if nbytes < MIN_BYTES:
-        return np.empty(shape, dtype)
+    if not isinstance(dtype, np.dtype):
+        dtype = np.dtype(dtype)
     key = (shape, dtype)
     queue = _QUEUES.get(key)
+    if queue:  # the two oldest go to the back, free or not: a long-lived one never blocks
+        oldest = queue[0]
+        queue.rotate(-1)
+        if _refs(oldest) == _FREE_REFS:
+            return oldest
+        if len(queue) > 1:
+            oldest = queue[0]
+            queue.rotate(-1)
+            if _refs(oldest) == _FREE_REFS:
+                return oldest
+        del oldest
+    return _allocate(shape, dtype, key, queue)
+
+
+def _allocate(shape: tuple[int, ...], dtype: np.dtype, key: tuple, queue: Any) -> np.ndarray:
+    array = np.empty(shape, dtype)
+    if array.nbytes < MIN_BYTES:
+        return array
     if queue is None:
         queue = _QUEUES[key] = deque()
     else:
-        for _ in range(min(2, len(queue))):
-            oldest = queue[0]
-            queue.rotate(-1)  # the oldest becomes the newest, free or not: a long-lived
-            if sys.getrefcount(oldest) == _FREE_REFS:  # array never blocks the queue
-                return oldest
-    _QUEUES.move_to_end(key)
-    array = np.empty(shape, dtype)
+        _QUEUES.move_to_end(key)
     queue.append(array)
-    _STATE["bytes"] += nbytes
+    _STATE["bytes"] += array.nbytes
     if _STATE["bytes"] > _STATE["limit"]:
         _evict(key)
     return array
+
+
+_refs = sys.getrefcount
 
 
 def prod(shape: tuple[int, ...]) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import buffers
-from .autograd import Function
+from .autograd import Function, OuterSum
 from .promotion import result_dtype, scalar_dtype
 
 REGISTRY: dict[str, type[Function]] = {}
@@ -53,13 +53,14 @@ def _cached(shape: tuple[int, ...], x: np.ndarray, y: np.ndarray | None = None
     dtype = x.dtype
     if dtype.kind != "f" or (y is not None and y.dtype is not dtype):
         return None
-    if dtype.itemsize * buffers.prod(shape) < buffers.MIN_BYTES:
-        return None
-    return buffers.empty(shape, dtype)
+    return buffers.empty(shape, dtype)  # (it hands small arrays out uncached)
 
 
 def _binary(ufunc: np.ufunc, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    if x.shape == y.shape and x.dtype is y.dtype:
+    """ufunc(x, y), into a cached buffer when the result has x's shape and dtype: the same
+    shapes, or y broadcast along x's leading axes (a bias)."""
+    if x.dtype is y.dtype and (x.shape == y.shape or (
+            y.ndim < x.ndim and x.shape[x.ndim - y.ndim:] == y.shape)):
         return ufunc(x, y, out=_out_like(x))
     return ufunc(x, y)
 
@@ -191,6 +192,8 @@ class PowScalar(Function):
         ctx.save_for_backward(x)
         if x.dtype.kind == "b":  # numpy's bool ** 2 is int8; PyTorch's is int64 (the table's)
             x = x.astype(result_dtype([x], [scalar_dtype(exponent)]))
+        if exponent == 2:  # the squared error's square: into a cached buffer
+            return np.multiply(x, x, out=_out_like(x))
         return x ** exponent
 
     @staticmethod
@@ -201,7 +204,7 @@ class PowScalar(Function):
         if p == 1:
             return g
         if p == 2:
-            return g * (2 * x)
+            return _binary(np.multiply, _binary(np.multiply, x, np.asarray(2, x.dtype)), g)
         return g * (p * x ** (p - 1))
 
 
@@ -226,7 +229,9 @@ class MatMul(Function):
         try:
             out = (x.dot(y, out=_cached((x.shape[0], y.shape[1]), x, y)
                          if x.nbytes >= _MIN or y.nbytes >= _MIN else None)
-                   if x.ndim == 2 and y.ndim == 2 else np.matmul(x, y))
+                   if x.ndim == 2 and y.ndim == 2 else
+                   np.matmul(x, y, out=_cached(x.shape[:-1] + y.shape[-1:], x, y)
+                             if y.ndim == 2 and x.ndim > 2 else None))
         except ValueError:
             raise ValueError(f"matmul: shapes {x.shape} and {y.shape} are not aligned (the last "
                              f"axis of the first must equal the "
@@ -247,7 +252,9 @@ class MatMul(Function):
             g = np.expand_dims(g, -2)
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            gx = np.matmul(g, np.swapaxes(y[:, None] if y_ndim == 1 else y, -1, -2))
+            y2 = np.swapaxes(y[:, None] if y_ndim == 1 else y, -1, -2)
+            gx = np.matmul(g, y2, out=_cached(g.shape[:-1] + y2.shape[-1:], g, y2)
+                           if y_ndim == 2 and g.ndim >= 2 else None)
             gx = gx[..., 0, :] if x_ndim == 1 else gx
         if ctx.needs_input_grad[1]:
             x2 = x[None, :] if x_ndim == 1 else x
@@ -288,8 +295,8 @@ class Addmm(Function):
         big = g.nbytes >= _MIN
         gx = (g.dot(y.T, out=_cached((g.shape[0], y.shape[0]), g, y) if big else None)
               if need_x else None)
-        gy = (x.T.dot(g, out=_cached((x.shape[1], g.shape[1]), x, g) if big else None)
-              if need_y else None)
+        # dy = xᵀ g, left as factors: the engine sums every step's into one matmul (OuterSum)
+        gy = (OuterSum(x, g) if x.dtype is g.dtype else x.T.dot(g)) if need_y else None
         return (g if need_c else None), gx, gy
 
 
