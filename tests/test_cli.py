@@ -337,7 +337,7 @@ BAD = [
     (["gradcheck", "--model", "lstm", "--nonlinearity", "relu"], "only applies to --model rnn"),
     (["gradcheck", "--hidden", "10000000"], "needs about"),
     (["render", "--out", "{dir}/g.png", "--format", "svg"], "make them agree"),
-    (["flow", "--out", "{dir}/f.dot"], "must be .png, .svg or .pdf"),
+    (["flow", "--out", "{dir}/f.dot"], "must end in .png, .svg or .pdf"),
     (["nonsense"], "invalid choice: 'nonsense'"),
 ]
 

@@ -3,6 +3,8 @@ and exit 2 for what they cannot do, and a working run for what they can."""
 
 from __future__ import annotations
 
+import pytest
+
 from tinygrad_rnn.cli import main
 
 
@@ -27,3 +29,46 @@ def test_flow_with_one_step_writes_the_figure(tmp_path, capsys):
     code, out, err = run(capsys, "flow", "--steps", "1", "--hidden", "3", "--out", str(path))
     assert code == 0, err
     assert "SGD, no clipping" in out and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("command", ["render", "flow", "explore"])
+def test_an_empty_out_is_one_clear_line(tmp_path, capsys, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, command, "--out", "")
+    assert_one_line_error(code, err, 2, "--out is empty")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command, suffixes", [
+    ("render", ".svg, .png, .pdf or .dot"), ("flow", ".png, .svg or .pdf"),
+    ("explore", ".html or .htm")])
+def test_a_suffix_the_command_cannot_write_is_refused(tmp_path, capsys, command, suffixes):
+    code, _, err = run(capsys, command, "--out", str(tmp_path / "x.jpg"))
+    assert_one_line_error(code, err, 2, "x.jpg ends in .jpg", f"{command} cannot write",
+                          suffixes)
+    assert list(tmp_path.iterdir()) == [], "nothing written, no x.jpg.svg"
+
+
+@pytest.mark.parametrize("argv, name", [
+    (["render", "--steps", "2", "--hidden", "2"], "unrolled.svg"),
+    (["render", "--steps", "2", "--hidden", "2", "--format", "dot"], "unrolled.dot"),
+    (["flow", "--steps", "3", "--hidden", "2"], "gradient_flow.png"),
+    (["explore", "--steps", "3", "--hidden", "2", "--train-steps", "0"], "explorer.html")])
+def test_an_existing_folder_as_out_means_write_inside_it(tmp_path, capsys, argv, name):
+    code, out, err = run(capsys, *argv, "--out", str(tmp_path))
+    assert code == 0, err
+    assert [p.name for p in tmp_path.iterdir()] == [name] and str(tmp_path / name) in out
+
+
+def test_render_out_ending_in_a_slash_is_a_folder_and_format_picks_the_suffix(tmp_path, capsys):
+    code, _, err = run(capsys, "render", "--steps", "2", "--hidden", "2", "--format", "dot",
+                       "--out", f"{tmp_path}/new/")
+    assert code == 0, err
+    assert (tmp_path / "new" / "unrolled.dot").read_text().lstrip().startswith("digraph")
+
+
+def test_render_default_out_follows_format(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "render", "--steps", "2", "--hidden", "2", "--format", "dot")
+    assert code == 0, err
+    assert (tmp_path / "out" / "unrolled.dot").exists()

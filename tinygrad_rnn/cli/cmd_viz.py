@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -20,20 +21,31 @@ from .errors import (
 )
 
 FORMATS = ("svg", "png", "pdf", "dot")
+FIGURES = ("png", "svg", "pdf")  # what matplotlib writes for flow
+PAGES = ("html", "htm")
 VIEWS = ("op", "cell", "collapsed")
 
 
-def output_path(out: str, fmt: str | None, default_fmt: str = "svg") -> tuple[Path, str]:
-    """--out and --format must agree; a missing suffix or format is taken from the other."""
+def output_path(out: str, fmt: str | None, default_name: str, formats: tuple[str, ...],
+                command: str) -> tuple[Path, str]:
+    """--out as (file, format). An existing folder, or a name ending in "/", means a file named
+    after `default_name` inside it; a missing suffix comes from --format, else from
+    `default_name`; a suffix the command cannot write is refused; --out and --format agree."""
+    if not out.strip():
+        raise CLIError("--out is empty; give a file name or a folder")
+    default = Path(default_name)
     path = Path(out)
+    if path.is_dir() or out.endswith(("/", os.sep)):
+        path = path / default.stem
     suffix = path.suffix.lower().lstrip(".")
-    if fmt is None:
-        fmt = suffix if suffix in FORMATS else default_fmt
-    if suffix in FORMATS and suffix != fmt:
+    if suffix and suffix not in formats:
+        choices = ", ".join("." + f for f in formats[:-1]) + " or ." + formats[-1]
+        raise CLIError(f"--out {out} ends in .{suffix}, which {command} cannot write; it must "
+                       f"end in {choices}")
+    fmt = fmt or suffix or default.suffix.lstrip(".")
+    if suffix and suffix != fmt:
         raise CLIError(f"--out {out} ends in .{suffix} but --format is {fmt}; make them agree")
-    if suffix not in FORMATS:
-        path = path.with_name(path.name + "." + fmt)
-    return path, fmt
+    return (path if suffix else path.with_name(f"{path.name}.{fmt}")), fmt
 
 
 def viz_error(e: Exception) -> CLIError:
@@ -48,7 +60,8 @@ def add_parsers(sub: Any) -> None:
                                    "draw the unrolled graph coloured by gradient magnitude.")
     p.add_argument("--steps", type=positive_int, default=6, help="time steps T (6)")
     p.add_argument("--hidden", type=positive_int, default=4, help="hidden size H (4)")
-    p.add_argument("--out", default="out/unrolled.svg", help="output file (out/unrolled.svg)")
+    p.add_argument("--out", default="out/", help="output file, or a folder to write "
+                   "unrolled.FORMAT in (out/, so out/unrolled.svg)")
     p.add_argument("--view", choices=VIEWS, default="op",
                    help="op: every primitive (default); cell: one node per step; collapsed")
     p.add_argument("--format", choices=FORMATS, help="svg|png|pdf|dot (default: from --out)")
@@ -99,9 +112,7 @@ def run_explore(a: argparse.Namespace) -> int:
 
     if a.model != "rnn" and (a.nonlinearity is not None or a.radius is not None):
         raise CLIError(f"--nonlinearity and --radius apply to --model rnn only, not {a.model}")
-    path = Path(a.out)
-    if path.suffix.lower() not in (".html", ".htm"):
-        raise CLIError(f"--out {a.out} must end in .html (the explorer is one HTML file)")
+    path, _ = output_path(a.out, None, "explorer.html", PAGES, "explore")
     writable(path, a.force, "--out")
     try:
         page, times = explore_unrolled(a.steps, a.model, a.hidden, a.nonlinearity or "tanh",
@@ -119,7 +130,7 @@ def run_explore(a: argparse.Namespace) -> int:
 def run_render(a: argparse.Namespace) -> int:
     from .. import viz
 
-    path, fmt = output_path(a.out, a.format)
+    path, fmt = output_path(a.out, a.format, "unrolled.svg", FORMATS, "render")
     writable(path, a.force, "--out")
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -142,9 +153,7 @@ def run_render(a: argparse.Namespace) -> int:
 def run_flow(a: argparse.Namespace) -> int:
     from .. import viz
 
-    path, _ = output_path(a.out, None, default_fmt="png")
-    if path.suffix.lower() == ".dot":
-        raise CLIError("--out for flow must be .png, .svg or .pdf (a matplotlib figure)")
+    path, _ = output_path(a.out, None, "gradient_flow.png", FIGURES, "flow")
     maps = [path.with_name(f"{path.stem}_{name}{path.suffix}") for name in ("training",
                                                                             "influence")]
     for target in [path] + (maps if a.heatmaps else []):
