@@ -72,3 +72,25 @@ def test_render_default_out_follows_format(tmp_path, capsys, monkeypatch):
     code, _, err = run(capsys, "render", "--steps", "2", "--hidden", "2", "--format", "dot")
     assert code == 0, err
     assert (tmp_path / "out" / "unrolled.dot").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["render", "--hidden", "100000"], ["flow", "--hidden", "100000"],
+    ["explore", "--hidden", "100000"], ["explore", "--model", "lstm", "--hidden", "60000"],
+    ["render", "--steps", "1000000000"]], ids=" ".join)
+def test_a_size_that_cannot_fit_is_refused_before_anything_is_allocated(tmp_path, capsys,
+                                                                        monkeypatch, argv):
+    from tinygrad_rnn import viz
+    from tinygrad_rnn.viz import example
+
+    def must_not_build(*args, **kwargs):
+        raise AssertionError("the model was built before the size check")
+
+    for module, name in ((viz, "render_unrolled"), (viz, "write_flow_figure"),
+                         (example, "sequence_model")):
+        monkeypatch.setattr(module, name, must_not_build)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(code, err, 2, "needs about", "GiB of memory",
+                          "choose a smaller --hidden or --steps")
+    assert list(tmp_path.iterdir()) == [], "no output folder before the size check"

@@ -19,11 +19,13 @@ from .errors import (
     positive_int,
     writable,
 )
+from .models import check_sizes
 
 FORMATS = ("svg", "png", "pdf", "dot")
 FIGURES = ("png", "svg", "pdf")  # what matplotlib writes for flow
 PAGES = ("html", "htm")
 VIEWS = ("op", "cell", "collapsed")
+SIZE_FLAGS = "--hidden or --steps"
 
 
 def output_path(out: str, fmt: str | None, default_name: str, formats: tuple[str, ...],
@@ -113,6 +115,7 @@ def run_explore(a: argparse.Namespace) -> int:
     if a.model != "rnn" and (a.nonlinearity is not None or a.radius is not None):
         raise CLIError(f"--nonlinearity and --radius apply to --model rnn only, not {a.model}")
     path, _ = output_path(a.out, None, "explorer.html", PAGES, "explore")
+    check_sizes(a.model, 3, a.hidden, 2, 1, a.steps, SIZE_FLAGS)
     writable(path, a.force, "--out")
     try:
         page, times = explore_unrolled(a.steps, a.model, a.hidden, a.nonlinearity or "tanh",
@@ -131,6 +134,7 @@ def run_render(a: argparse.Namespace) -> int:
     from .. import viz
 
     path, fmt = output_path(a.out, a.format, "unrolled.svg", FORMATS, "render")
+    check_sizes("rnn", 3, a.hidden, 2, 1, a.steps, SIZE_FLAGS)  # viz.elman_example's model
     writable(path, a.force, "--out")
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -154,6 +158,8 @@ def run_flow(a: argparse.Namespace) -> int:
     from .. import viz
 
     path, _ = output_path(a.out, None, "gradient_flow.png", FIGURES, "flow")
+    # the largest model flow builds (viz.sweep's LSTM) at clip_experiment's batch of 8
+    check_sizes("lstm", 4, a.hidden, 4, 8, a.steps, SIZE_FLAGS)
     maps = [path.with_name(f"{path.stem}_{name}{path.suffix}") for name in ("training",
                                                                             "influence")]
     for target in [path] + (maps if a.heatmaps else []):
