@@ -339,10 +339,6 @@ class OuterSum:
         self.shape = (a.shape[1], b.shape[1])
         self.dtype = a.dtype
 
-    def add(self, other: OuterSum) -> None:
-        self.a += other.a
-        self.b += other.b
-
     def value(self) -> np.ndarray:
         if len(self.a) == 1:
             return self.a[0].T.dot(self.b[0])
@@ -399,6 +395,7 @@ def toposort(root_ctx: Function) -> list[Function]:
 
 
 _SEQ_OF = operator.attrgetter("seq")
+_CACHED_BYTES = buffers.MIN_BYTES
 
 
 def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
@@ -464,14 +461,18 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
                 current = grads.get(key)
                 if current is None:
                     grads[key] = g
+                elif type(g) is OuterSum and type(current) is OuterSum:
+                    current.a += g.a  # a recurrent weight's next step: append the factors
+                    current.b += g.b
                 elif type(current) is OuterSum or type(g) is OuterSum:
-                    grads[key] = _add_outer(current, g)
+                    grads[key] = dense(current) + dense(g)
                 elif key in owned:
                     current += g
                 else:  # a buffer of the engine's own, summed into in place from now on
                     grads[key] = (np.add(current, g, out=buffers.empty(current.shape,
                                                                        current.dtype))
-                                  if current.ndim else np.asarray(current + g))  # 0-d: scalar
+                                  if current.nbytes >= _CACHED_BYTES else
+                                  np.asarray(current + g))  # asarray: 0-d sums are scalars
                     owned.add(key)
                 if sent is not None:
                     sent.append(dense(g))
@@ -502,14 +503,6 @@ def _check_in_grads(node: Function, in_grads: tuple) -> None:
                            f"{len(node.parents)} inputs")
     if STATE.anomaly:
         _check_backward(node, in_grads)
-
-
-def _add_outer(current: Any, g: Any) -> Any:
-    """current + g where one or both is an OuterSum (the factors are engine-owned)."""
-    if type(current) is OuterSum and type(g) is OuterSum:
-        current.add(g)
-        return current
-    return dense(current) + dense(g)
 
 
 def _conform(node: Function, g: np.ndarray, data: np.ndarray) -> np.ndarray:
