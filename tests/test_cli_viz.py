@@ -94,3 +94,35 @@ def test_a_size_that_cannot_fit_is_refused_before_anything_is_allocated(tmp_path
     assert_one_line_error(code, err, 2, "needs about", "GiB of memory",
                           "choose a smaller --hidden or --steps")
     assert list(tmp_path.iterdir()) == [], "no output folder before the size check"
+
+
+def test_render_without_graphviz_never_overwrites_an_existing_dot_without_force(tmp_path,
+                                                                                capsys,
+                                                                                monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name, *a, **k: None)  # no Graphviz `dot`
+    dot = tmp_path / "g.dot"
+    dot.write_text("mine")
+    code, _, err = run(capsys, "render", "--steps", "2", "--out", str(tmp_path / "g.svg"))
+    assert_one_line_error(code, err, 2, "g.dot already exists", "--force")
+    assert dot.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.dot"], "no temporary file left"
+    code, _, err = run(capsys, "render", "--steps", "2", "--out", str(tmp_path / "g.svg"),
+                       "--force")
+    assert_one_line_error(code, err, 1, "`dot` program is not on PATH")
+    assert dot.read_text().lstrip().startswith("digraph")
+
+
+def test_render_refuses_a_file_that_appears_while_it_runs(tmp_path, capsys, monkeypatch):
+    from tinygrad_rnn.viz import drawing
+
+    target = tmp_path / "g.dot"
+    original = drawing.draw
+
+    def draw_then_someone_writes(*args, **kwargs):
+        target.write_text("appeared meanwhile")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(drawing, "draw", draw_then_someone_writes)
+    code, _, err = run(capsys, "render", "--steps", "2", "--out", str(target))
+    assert_one_line_error(code, err, 2, "g.dot already exists")
+    assert target.read_text() == "appeared meanwhile"

@@ -241,6 +241,20 @@ def test_missing_dot_raises_an_install_hint_and_still_writes_the_dot_file(tmp_pa
     assert (tmp_path / "u.dot").read_text().startswith("digraph")
 
 
+def test_save_with_overwrite_false_never_replaces_the_dot_fallback(tmp_path, monkeypatch):
+    monkeypatch.setattr("tinygrad_rnn.viz.drawing.shutil.which", lambda name: None)
+    (tmp_path / "u.dot").write_text("mine")
+    with pytest.raises(FileExistsError, match="already exists"):
+        save("digraph { a -> b }", tmp_path / "u.svg", overwrite=False)
+    with pytest.raises(FileExistsError, match="already exists"):
+        save("digraph { a -> b }", tmp_path / "u.dot", overwrite=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["u.dot"]
+    assert (tmp_path / "u.dot").read_text() == "mine"
+    with pytest.raises(GraphvizNotFound):  # the default replaces it, as before
+        save("digraph { a -> b }", tmp_path / "u.svg")
+    assert (tmp_path / "u.dot").read_text() == "digraph { a -> b }"
+
+
 def test_two_thousand_steps_render_collapsed_in_bounded_time_and_nodes(tmp_path):
     start = time.perf_counter()
     model, E = elman_example(steps=2000, hidden=4)

@@ -140,9 +140,13 @@ def run_render(a: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             written = viz.render_unrolled(a.steps, a.hidden, path, view=a.view, fmt=fmt,
-                                          seed=a.seed)
+                                          seed=a.seed, overwrite=a.force)
     except viz.GraphvizNotFound as e:
         raise viz_error(e) from None
+    except FileExistsError as e:  # the .dot fallback, or a file that appeared meanwhile
+        what = " (the DOT source written when Graphviz is missing)" if fmt != "dot" else ""
+        raise CLIError(f"{e.filename} already exists{what}; pass --force to overwrite it or "
+                       "choose another --out") from None
     except (RuntimeError, OSError) as e:
         raise viz_error(e) from None
     for w in caught:

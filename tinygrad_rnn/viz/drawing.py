@@ -71,20 +71,22 @@ def to_dot(tensor: Any, **kwargs: Any) -> str:
     return draw(tensor, **kwargs).source
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    atomic_write(path, lambda f: f.write(data), make_dirs=True)
+def _atomic_write(path: Path, data: bytes, overwrite: bool = True) -> None:
+    atomic_write(path, lambda f: f.write(data), make_dirs=True, exclusive=not overwrite)
 
 
 def save(picture: Any, path: str | os.PathLike, dpi: int = 96,
-         timeout: float = DOT_TIMEOUT) -> Path:
+         timeout: float = DOT_TIMEOUT, overwrite: bool = True) -> Path:
     """Write a Digraph (or DOT source string) to `path`; the suffix picks the format
     (.dot/.gv, .svg, .png, .pdf). Raises GraphvizNotFound, after writing `path.dot`, when the
-    `dot` program is missing, and RenderTimeout when `dot` takes more than `timeout` seconds."""
+    `dot` program is missing, and RenderTimeout when `dot` takes more than `timeout` seconds.
+    overwrite=False never replaces an existing file, neither `path` nor the `.dot` fallback:
+    FileExistsError instead (checked as the file is put in place, see io.atomic_write)."""
     path = Path(path)
     source = picture.source if hasattr(picture, "source") else str(picture)
     fmt = path.suffix.lower().lstrip(".")
     if fmt in ("dot", "gv"):
-        _atomic_write(path, source.encode("utf-8"))
+        _atomic_write(path, source.encode("utf-8"), overwrite)
         return path
     if fmt not in FORMATS:
         raise ValueError(f"save: unknown format {path.suffix!r} of {path}; use one of "
@@ -92,7 +94,7 @@ def save(picture: Any, path: str | os.PathLike, dpi: int = 96,
     dot = shutil.which("dot")
     if dot is None:
         dot_path = path.with_suffix(".dot")
-        _atomic_write(dot_path, source.encode("utf-8"))
+        _atomic_write(dot_path, source.encode("utf-8"), overwrite)
         raise GraphvizNotFound(f"save: cannot render {path.name}: the Graphviz `dot` program is "
                                f"not on PATH. The DOT source was written to {dot_path}. "
                                + INSTALL_HINT)
@@ -108,7 +110,7 @@ def save(picture: Any, path: str | os.PathLike, dpi: int = 96,
     if done.returncode != 0:
         raise RuntimeError(f"save: dot failed to render {path.name} (exit {done.returncode}): "
                            f"{done.stderr.decode(errors='replace').strip()}")
-    _atomic_write(path, done.stdout)
+    _atomic_write(path, done.stdout, overwrite)
     return path
 
 
@@ -144,11 +146,13 @@ def render_unrolled(steps: int = 5, hidden: int = 4, out: str | os.PathLike = "u
                     nonlinearity: str = "tanh", spectral_radius: float | None = None,
                     loss: str = "all", norm: str = "l2", vmin: float | None = None,
                     vmax: float | None = None, max_nodes: int | None = 400,
-                    collapse_k: int = 3, dpi: int = 96, max_steps: int | None = None) -> Path:
+                    collapse_k: int = 3, dpi: int = 96, max_steps: int | None = None,
+                    overwrite: bool = True) -> Path:
     """Build the notes' Elman RNN, backprop E on a random sequence, draw it, write `out`.
 
     fmt ("svg", "png", "pdf", "dot"; default: from the suffix of out) replaces out's suffix.
     Writes the .dot and raises GraphvizNotFound if the `dot` program is missing.
+    overwrite=False never replaces an existing file (see `save`).
     """
     out = Path(out)
     fmt = (fmt or out.suffix.lstrip(".") or "svg").lower()
@@ -162,5 +166,5 @@ def render_unrolled(steps: int = 5, hidden: int = 4, out: str | os.PathLike = "u
                                                         if loss == "last" else ""))
     picture = draw(E, params=model, view=view, norm=norm, vmin=vmin, vmax=vmax,
                    max_nodes=max_nodes, collapse_k=collapse_k, title=title, max_steps=max_steps)
-    return save(picture, out, dpi=dpi)
+    return save(picture, out, dpi=dpi, overwrite=overwrite)
 
