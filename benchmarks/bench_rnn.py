@@ -16,8 +16,11 @@ Timing table, one row per size × dtype × variant:
     engine ms, numpy ms   median ms of single steps over all interleaved rounds
     eng/np                engine ms / numpy ms; target and PASS/MISS are for this ratio
     rounds                lowest-highest eng/np of single rounds (per-round medians): noise
-    faults                median minor page faults per engine step (memory glibc handed back
-                          to the OS and the next step faulted in again; numpy has ~0)
+    faults, np flt        median minor page faults per engine step and per numpy step (memory
+                          glibc handed back to the OS and the next step faulted in again).
+                          The oracle allocates its (T, B, H) arrays on every call, so at
+                          medium sizes it faults too, depending on glibc's heap state; the
+                          engine keeps its own arrays (tinygrad_rnn.buffers)
 Everything runs in this process on identical parameters and data, after checking once
 (float64) that the engine's loss and gradients equal the oracle's. Rounds are interleaved
 (a-engine, a-numpy, b-engine, b-numpy, ...) and each round times single steps. BLAS runs
@@ -372,7 +375,7 @@ def machine_note() -> str:
 
 
 def header(who: str) -> str:
-    extra = f"{'faults':>7}  {'target':<8} result" if who == "engine" else ""
+    extra = f"{'faults':>7} {'np flt':>7}  {'target':<8} result" if who == "engine" else ""
     return (f"{'size':<7} {'shape':<22} {'dtype':<8} {'var':<3} {who + ' ms':>10} "
             f"{'numpy ms':>10} {who[:3] + '/np':>7} {'rounds':>11} {extra}").rstrip()
 
@@ -395,9 +398,11 @@ def format_row(size: Size, dtype: type, variant: str, who: str,
            f"{numpy:10.3f} {ratio:6.2f}x {ratio_spread(rounds, variant, who):>11}")
     if who != "engine":
         return row, False
-    faults = statistics.median(rounds[(variant, who)].faults)
+    faults, np_faults = (statistics.median(rounds[(variant, name)].faults)
+                         for name in (who, "numpy"))
     verdict = "PASS" if ratio <= size.target else "MISS"
-    return f"{row} {faults:7.0f}  {f'<= {size.target:g}x':<8} {verdict}", ratio > size.target
+    return (f"{row} {faults:7.0f} {np_faults:7.0f}  {f'<= {size.target:g}x':<8} {verdict}",
+            ratio > size.target)
 
 
 def timing_table(sizes: list[Size], variants: list[str], who: str, repeat: int,
