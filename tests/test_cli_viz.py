@@ -126,3 +126,25 @@ def test_render_refuses_a_file_that_appears_while_it_runs(tmp_path, capsys, monk
     code, _, err = run(capsys, "render", "--steps", "2", "--out", str(target))
     assert_one_line_error(code, err, 2, "g.dot already exists")
     assert target.read_text() == "appeared meanwhile"
+
+
+@pytest.mark.parametrize("command", ["render", "flow", "explore"])
+def test_help_shows_every_default(capsys, command):
+    """Like the other commands, each option's help ends with its default in parentheses:
+    `(6)`, `(rnn)`, or what an unset option means, `(none: ...)`. On/off flags are off."""
+    import re
+
+    from tinygrad_rnn.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for action in sub.choices[command]._actions:
+        if action.nargs == 0:  # --help, --force, --heatmaps: flags, off unless given
+            continue
+        group = re.search(r"\(([^()]*)\)$", action.help or "")
+        assert group, f"{command} {action.option_strings[0]}: no default in {action.help!r}"
+        if action.default is not None:
+            assert str(action.default) in group.group(1), \
+                f"{command} {action.option_strings[0]}: default {action.default!r} not in " \
+                f"{group.group(0)!r}"
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0 and "usage:" in out

@@ -65,8 +65,10 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--out", default="out/", help="output file, or a folder to write "
                    "unrolled.FORMAT in (out/, so out/unrolled.svg)")
     p.add_argument("--view", choices=VIEWS, default="op",
-                   help="op: every primitive (default); cell: one node per step; collapsed")
-    p.add_argument("--format", choices=FORMATS, help="svg|png|pdf|dot (default: from --out)")
+                   help="op: every primitive; cell: one node per step; collapsed: the first "
+                        "and last steps, the middle folded (op)")
+    p.add_argument("--format", choices=FORMATS,
+                   help="svg|png|pdf|dot (the suffix of --out; svg if it has none)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (0)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(run=run_render)
@@ -74,7 +76,9 @@ def add_parsers(sub: Any) -> None:
     f = sub.add_parser("flow", help="plot ‖∂E/∂h_t‖ over time for several spectral radii",
                        description="Write the gradient-flow figure (vanishing/exploding "
                                    "gradients) and print its table.")
-    f.add_argument("--out", default="out/gradient_flow.png", help="output PNG/SVG/PDF file")
+    f.add_argument("--out", default="out/gradient_flow.png",
+                   help="output PNG/SVG/PDF file, or a folder to write gradient_flow.png in "
+                        "(out/gradient_flow.png)")
     f.add_argument("--steps", type=positive_int, default=50, help="time steps T (50)")
     f.add_argument("--hidden", type=positive_int, default=32, help="hidden size H (32)")
     f.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (0)")
@@ -94,17 +98,21 @@ def add_explore_parser(sub: Any) -> None:
                                    "the gradient over training and the influence matrix.")
     x.add_argument("--steps", type=positive_int, default=100, help="time steps T (100)")
     x.add_argument("--model", choices=("rnn", "lstm", "gru"), default="rnn",
-                   help="rnn: the notes' Elman RNN (default); lstm; gru")
+                   help="rnn: the notes' Elman RNN; lstm; gru (rnn)")
     x.add_argument("--hidden", type=positive_int, default=8, help="hidden size H (8)")
     x.add_argument("--nonlinearity", choices=("tanh", "relu", "sigmoid"),
                    help="σ of the Elman RNN (tanh)")
-    x.add_argument("--radius", type=positive_float, help="spectral radius of W (Elman RNN)")
+    x.add_argument("--radius", type=positive_float,
+                   help="spectral radius of W, Elman RNN only (none: W as initialised, "
+                        "uniform in ±1/√H)")
     x.add_argument("--train-steps", type=nonnegative_int, default=20,
                    help="training steps behind the heatmap (20; 0: no heatmap)")
     x.add_argument("--influence-steps", type=nonnegative_int, default=200,
                    help="steps in the influence matrix (200; 0: none)")
     x.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (0)")
-    x.add_argument("--out", default="out/explorer.html", help="output file (out/explorer.html)")
+    x.add_argument("--out", default="out/explorer.html",
+                   help="output file, or a folder to write explorer.html in "
+                        "(out/explorer.html)")
     x.add_argument("--force", action="store_true", help="overwrite an existing file")
     x.set_defaults(run=run_explore)
 
