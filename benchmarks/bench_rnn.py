@@ -18,9 +18,11 @@ Timing table, one row per size × dtype × variant:
     rounds                lowest-highest eng/np of single rounds (per-round medians): noise
     faults, np flt        median minor page faults per engine step and per numpy step (memory
                           glibc handed back to the OS and the next step faulted in again).
-                          The oracle allocates its (T, B, H) arrays on every call, so at
-                          medium sizes it faults too, depending on glibc's heap state; the
-                          engine keeps its own arrays (tinygrad_rnn.buffers)
+                          The oracle runs with a workspace kept across calls (work=), so once
+                          warm it allocates nothing and never faults: the best hand-written
+                          numpy, not one that pays glibc's page faults (without a workspace
+                          it allocates its (T, B, H) arrays per call and, at medium sizes,
+                          faults ~2,200 times a step, depending on the heap's state)
 Everything runs in this process on identical parameters and data, after checking once
 (float64) that the engine's loss and gradients equal the oracle's. Rounds are interleaved
 (a-engine, a-numpy, b-engine, b-numpy, ...) and each round times single steps. BLAS runs
@@ -187,14 +189,14 @@ def engine_b(problem: Problem) -> Contender:
 
 def numpy_a(problem: Problem) -> Contender:
     params, x, g = problem
-    args = [params[k].copy() for k in NAMES]
-    return Contender(lambda: numpy_rnn_forward_backward(x, g, *args)[0])
+    args, work = [params[k].copy() for k in NAMES], {}
+    return Contender(lambda: numpy_rnn_forward_backward(x, g, *args, work=work)[0])
 
 
 def numpy_b(problem: Problem) -> Contender:
     params, x, g = problem
-    own = {k: v.copy() for k, v in params.items()}
-    return Contender(lambda: numpy_rnn_train_step(x, g, own, LR))
+    own, work = {k: v.copy() for k, v in params.items()}, {}
+    return Contender(lambda: numpy_rnn_train_step(x, g, own, LR, work=work))
 
 
 def torch_a(problem: Problem) -> Contender:

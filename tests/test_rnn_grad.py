@@ -279,3 +279,20 @@ def test_relu_identity_recurrence_gradient_explodes_exactly_as_rho_to_the_T(rho)
     _, h_T = rnn(np.zeros((T, 2, 1)), h0)
     h_T.sum().backward()
     np.testing.assert_allclose(h0.grad, np.full((2, 3), rho ** T), rtol=1e-12)
+
+
+@given(configs(), st.sampled_from(["identity", "softmax"]))
+def test_numpy_oracle_with_a_reused_workspace_gives_identical_results(cfg, output):
+    """The benchmark's baseline keeps its arrays across calls; it must compute the same."""
+    model = set_radius(nn.ElmanRNN(cfg.I, cfg.H, 2, nonlinearity=cfg.nonlinearity,
+                                   output=output, seed=cfg.seed), cfg)
+    x, g, h0, p = oracle_inputs(model, cfg)
+    E, expected = numpy_rnn_forward_backward(x, g, **p, h0=h0, nonlinearity=cfg.nonlinearity,
+                                             output=output)
+    work: dict = {}
+    for call in range(2):  # the second call reuses every array of the first
+        E2, grads = numpy_rnn_forward_backward(x, g, **p, h0=h0, nonlinearity=cfg.nonlinearity,
+                                               output=output, work=work)
+        assert E2 == E, f"call {call}: E differs"
+        for name, grad in expected.items():
+            np.testing.assert_array_equal(grads[name], grad, err_msg=f"call {call}: d{name}")

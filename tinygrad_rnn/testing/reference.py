@@ -34,13 +34,28 @@ def _activate(a: np.ndarray, nonlinearity: str) -> np.ndarray:
     return np.maximum(a, 0, out=a)
 
 
-def _derivative(h: np.ndarray, nonlinearity: str) -> np.ndarray:
-    """σ'(a) expressed through h = σ(a): 1 − h², h(1 − h), or [h > 0]."""
+def _derivative(h: np.ndarray, nonlinearity: str, out: np.ndarray) -> np.ndarray:
+    """σ'(a) expressed through h = σ(a), into out: 1 − h², h(1 − h), or [h > 0]."""
     if nonlinearity == "tanh":
-        return 1 - h * h
+        np.multiply(h, h, out=out)
+        return np.subtract(1, out, out=out)
     if nonlinearity == "sigmoid":
-        return h * (1 - h)
-    return (h > 0).astype(h.dtype)
+        np.subtract(1, h, out=out)
+        return np.multiply(out, h, out=out)
+    return np.greater(h, 0, out=out, casting="unsafe")
+
+
+def _buffer(work: dict | None, name: str, shape: tuple, dtype: Any) -> np.ndarray:
+    """An output array: from `work` when the caller keeps one across calls, else new.
+
+    With a workspace the oracle allocates nothing per call once warm, as careful hand-written
+    numpy would (a fresh (T, B, H) array per call costs page faults at medium sizes)."""
+    if work is None:
+        return np.empty(shape, dtype)
+    key = (name, shape, np.dtype(dtype))
+    if key not in work:
+        work[key] = np.empty(shape, dtype)
+    return work[key]
 
 
 def _check(nonlinearity: str, output: str) -> None:
@@ -52,14 +67,19 @@ def _check(nonlinearity: str, output: str) -> None:
 
 def numpy_rnn_forward(x: np.ndarray, U: np.ndarray, W: np.ndarray, b: np.ndarray,
                       V: np.ndarray, c: np.ndarray, h0: np.ndarray | None = None,
-                      nonlinearity: str = "tanh",
-                      output: str = "identity") -> tuple[np.ndarray, np.ndarray]:
-    """Forward pass → (ys (T, B, O), hs (T + 1, B, H) with hs[0] = h0)."""
+                      nonlinearity: str = "tanh", output: str = "identity",
+                      work: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Forward pass → (ys (T, B, O), hs (T + 1, B, H) with hs[0] = h0).
+
+    work: a dict kept across calls to reuse every large array (ys and hs then live in it)."""
     _check(nonlinearity, output)
     T, B, I = x.shape
-    H = W.shape[0]
-    xp = (x.reshape(T * B, I) @ U.T + b).reshape(T, B, H)
-    hs = np.empty((T + 1, B, H), dtype=xp.dtype)
+    H, O = W.shape[0], V.shape[0]
+    dtype = np.result_type(x, U, W)
+    xp = np.matmul(x.reshape(T * B, I), U.T, out=_buffer(work, "xp", (T * B, H), dtype))
+    xp += b
+    xp = xp.reshape(T, B, H)
+    hs = _buffer(work, "hs", (T + 1, B, H), dtype)
     hs[0] = 0 if h0 is None else h0
     WT = W.T
     for t in range(T):
@@ -67,7 +87,8 @@ def numpy_rnn_forward(x: np.ndarray, U: np.ndarray, W: np.ndarray, b: np.ndarray
         np.matmul(hs[t], WT, out=a)
         a += xp[t]
         _activate(a, nonlinearity)
-    z = hs[1:].reshape(T * B, H) @ V.T + c
+    z = np.matmul(hs[1:].reshape(T * B, H), V.T, out=_buffer(work, "z", (T * B, O), dtype))
+    z += c
     if output == "softmax":
         z = np.exp(z - z.max(axis=-1, keepdims=True))
         z /= z.sum(axis=-1, keepdims=True)
@@ -77,24 +98,29 @@ def numpy_rnn_forward(x: np.ndarray, U: np.ndarray, W: np.ndarray, b: np.ndarray
 def numpy_rnn_forward_backward(x: np.ndarray, targets: np.ndarray, U: np.ndarray,
                                W: np.ndarray, b: np.ndarray, V: np.ndarray, c: np.ndarray,
                                h0: np.ndarray | None = None, nonlinearity: str = "tanh",
-                               output: str = "identity") -> tuple[float, dict[str, np.ndarray]]:
+                               output: str = "identity", work: dict | None = None
+                               ) -> tuple[float, dict[str, np.ndarray]]:
     """E and its gradients {U, W, b, V, c, h0} by the BPTT equations above.
 
     x (T, B, I), targets (T, B, O), U (H, I), W (H, H), b (H,), V (O, H), c (O,), h0 (B, H).
+    work: a dict kept across calls, to reuse every large array instead of allocating it.
     """
-    ys, hs = numpy_rnn_forward(x, U, W, b, V, c, h0, nonlinearity, output)
+    ys, hs = numpy_rnn_forward(x, U, W, b, V, c, h0, nonlinearity, output, work)
     T, B, I = x.shape
     H, O = W.shape[0], V.shape[0]
-    err = (ys - targets).reshape(T * B, O)
+    err = np.subtract(ys, targets, out=_buffer(work, "err", ys.shape, ys.dtype))
+    err = err.reshape(T * B, O)
     E = 0.5 * float(np.vdot(err, err))
     if output == "softmax":  # J_softmaxᵀ e = y ⊙ (e − ⟨y, e⟩)
         y = ys.reshape(T * B, O)
         err = y * (err - (y * err).sum(axis=-1, keepdims=True))
     h_all = hs.reshape((T + 1) * B, H)
     grads = {"V": err.T @ h_all[B:], "c": err.sum(axis=0)}
-    delta = (err @ V).reshape(T, B, H)  # ε_t V, becomes δ_t in the loop
-    delta *= _derivative(hs[1:], nonlinearity)
-    deriv_prev = _derivative(hs[1:T], nonlinearity) if T > 1 else None
+    delta = np.matmul(err, V, out=_buffer(work, "delta", (T * B, H), err.dtype))
+    delta = delta.reshape(T, B, H)  # ε_t V, becomes δ_t in the loop
+    deriv = _derivative(hs[1:], nonlinearity, _buffer(work, "deriv", (T, B, H), delta.dtype))
+    delta *= deriv
+    deriv_prev = deriv[: T - 1]  # σ'(a_t) for t < T, used again in the recursion
     carry = np.empty((B, H), dtype=delta.dtype)
     for t in range(T - 1, 0, -1):  # δ_t = σ'(a_t) ⊙ (ε_t V + δ_{t+1} W)
         np.matmul(delta[t], W, out=carry)
@@ -110,10 +136,11 @@ def numpy_rnn_forward_backward(x: np.ndarray, targets: np.ndarray, U: np.ndarray
 
 def numpy_rnn_train_step(x: np.ndarray, targets: np.ndarray, params: dict[str, np.ndarray],
                          lr: float, h0: np.ndarray | None = None, nonlinearity: str = "tanh",
-                         output: str = "identity") -> float:
+                         output: str = "identity", work: dict | None = None) -> float:
     """One full-BPTT SGD step: forward, backward, p −= lr·∂E/∂p in place. Returns E."""
     E, grads = numpy_rnn_forward_backward(x, targets, params["U"], params["W"], params["b"],
-                                          params["V"], params["c"], h0, nonlinearity, output)
+                                          params["V"], params["c"], h0, nonlinearity, output,
+                                          work)
     for name in ("U", "W", "b", "V", "c"):
         grad = grads[name]
         grad *= lr
