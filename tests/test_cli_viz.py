@@ -148,3 +148,30 @@ def test_help_shows_every_default(capsys, command):
                 f"{group.group(0)!r}"
     code, out, _ = run(capsys, command, "--help")
     assert code == 0 and "usage:" in out
+
+
+@pytest.mark.parametrize("argv, appears, module, name", [
+    (["flow", "--steps", "3", "--hidden", "2"], "f.png", "tinygrad_rnn.viz.flow",
+     "clip_experiment"),
+    (["flow", "--steps", "3", "--hidden", "2", "--heatmaps"], "f_influence.png",
+     "tinygrad_rnn.viz.influence", "influence_matrix"),
+    (["explore", "--steps", "3", "--train-steps", "0"], "f.html", "tinygrad_rnn.viz.example",
+     "explore_unrolled")], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_flow_and_explore_refuse_a_file_that_appears_while_they_run(tmp_path, capsys,
+                                                                    monkeypatch, argv, appears,
+                                                                    module, name):
+    import importlib
+
+    target = tmp_path / appears
+    owner = importlib.import_module(module)
+    original = getattr(owner, name)
+
+    def compute_then_someone_writes(*args, **kwargs):
+        target.write_text("appeared meanwhile")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, compute_then_someone_writes)
+    out = tmp_path / ("f.html" if argv[0] == "explore" else "f.png")
+    code, _, err = run(capsys, *argv, "--out", str(out))
+    assert_one_line_error(code, err, 2, "appeared while this command ran")
+    assert target.read_text() == "appeared meanwhile"

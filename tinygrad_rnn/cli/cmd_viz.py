@@ -17,6 +17,7 @@ from .errors import (
     nonnegative_int,
     positive_float,
     positive_int,
+    unclaimed,
     writable,
 )
 from .models import check_sizes
@@ -129,7 +130,7 @@ def run_explore(a: argparse.Namespace) -> int:
         page, times = explore_unrolled(a.steps, a.model, a.hidden, a.nonlinearity or "tanh",
                                        a.radius, a.seed, a.train_steps,
                                        influence_steps=a.influence_steps)
-        written = page.save(path)
+        written = page.save(unclaimed(path, a.force))  # checked again at write time
     except (RuntimeError, OSError) as e:
         raise viz_error(e) from None
     took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in times.items())
@@ -177,9 +178,11 @@ def run_flow(a: argparse.Namespace) -> int:
     for target in [path] + (maps if a.heatmaps else []):
         writable(target, a.force, "--out")
     try:
-        written, table = viz.write_flow_figure(out=path, T=a.steps, H=a.hidden, seed=a.seed)
+        results = viz.sweep(T=a.steps, H=a.hidden, seed=a.seed)
+        written = viz.plot_flow(results, unclaimed(path, a.force))  # checked again now
+        table = viz.format_table(results)
         if a.heatmaps:
-            _write_heatmaps(maps, a.steps, a.hidden, a.seed)
+            _write_heatmaps(maps, a.steps, a.hidden, a.seed, a.force)
     except (RuntimeError, OSError, ValueError) as e:
         raise viz_error(e) from None
     print(table.rstrip())
@@ -189,8 +192,9 @@ def run_flow(a: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_heatmaps(paths: list[Path], T: int, H: int, seed: int) -> None:
-    """The explorer's two maps as figures, for a tanh Elman RNN at ρ(W) = 1 on T random steps."""
+def _write_heatmaps(paths: list[Path], T: int, H: int, seed: int, force: bool) -> None:
+    """The explorer's two maps as figures, for a tanh Elman RNN at ρ(W) = 1 on T random steps.
+    A file that appeared at one of `paths` meanwhile is not replaced without `force`."""
     import numpy as np
 
     from ..nn import ElmanRNN
@@ -201,6 +205,6 @@ def _write_heatmaps(paths: list[Path], T: int, H: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     x, g = rng.standard_normal((T, 1, 4)), rng.standard_normal((T, 1, 4))
     model = ElmanRNN(4, H, 4, spectral_radius=1.0, seed=seed)
-    save_figure(influence_figure(influence_matrix(model, x)), paths[1])
+    save_figure(influence_figure(influence_matrix(model, x)), unclaimed(paths[1], force))
     flow = flow_over_training(model, Tensor(x), g, steps=40, every=2)
-    save_figure(training_figure(flow), paths[0])
+    save_figure(training_figure(flow), unclaimed(paths[0], force))
