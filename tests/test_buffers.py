@@ -103,3 +103,10 @@ def test_outputs_kept_from_an_earlier_step_are_not_overwritten():
         ys, _ = model(x * 2.0)
         squared_error(ys, np.zeros(ys.shape)).backward()
     np.testing.assert_array_equal(first.data, snapshot)
+
+
+def test_with_the_cache_off_nothing_is_kept(monkeypatch):
+    monkeypatch.setattr(buffers, "ENABLED", False)
+    arrays = [buffers.empty(SHAPE, np.float64) for _ in range(3)]
+    assert buffers.cached_bytes() == 0 and not buffers._QUEUES
+    assert all(a.shape == SHAPE and a.flags.c_contiguous for a in arrays)

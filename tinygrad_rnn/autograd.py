@@ -158,15 +158,28 @@ class Function:
     promote_from: int | None = None
     n_ary: bool = False
     # Per-node state that is rarely set: class-level defaults spare every op these writes.
-    freed: bool = False
     out_grad: Any = None
     in_grads: tuple | None = None
-    grads_kept: bool | None = None  # None: no backward reached this node yet
+    _kept: bool | None = None  # set by a backward that kept node gradients or the graph
     hooks: dict | None = None
     retained: dict | None = None
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_tensors = arrays
+
+    @property
+    def freed(self) -> bool:
+        """Whether a backward without retain_graph went through (its saved values are gone)."""
+        return self.saved_tensors is None
+
+    @property
+    def grads_kept(self) -> bool | None:
+        """None before any backward reached this node; then whether it kept `out_grad` and
+        `in_grads` (backward(keep_node_grads=True)). Costs nothing on the plain path: a freed
+        node that recorded nothing did not keep them."""
+        if self._kept is not None:
+            return self._kept
+        return False if self.saved_tensors is None else None
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **attrs: Any) -> Any:
@@ -429,9 +442,11 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
                 outs = [dense(grads.pop((node, i), None)) for i in range(node.n_outputs)]
                 if all(g is None for g in outs):
                     continue
-            if node.freed or node.hooks or node.retained or node.seq < STATE.modified_at:
+            if (node.saved_tensors is None or node.hooks or node.retained
+                    or node.seq < STATE.modified_at):
                 outs = _before_backward(node, outs)
-            node.grads_kept = keep_node_grads
+            if keep_node_grads or retain_graph:  # (the plain path writes nothing here)
+                node._kept = keep_node_grads
             if keep_node_grads:
                 node.out_grad = outs[0] if node.n_outputs == 1 else tuple(outs)
             in_grads = node.backward(node, *outs)
@@ -440,8 +455,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
             if len(in_grads) != len(node.parents) or STATE.anomaly:
                 _check_in_grads(node, in_grads)
             if not retain_graph:
-                node.saved_tensors = None
-                node.freed = True
+                node.saved_tensors = None  # frees what forward saved; also marks it freed
             sent = [] if keep_node_grads else None
             for parent, g, need in zip(node.parents, in_grads, node.needs_input_grad):
                 if g is None or not need:
@@ -485,7 +499,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
 
 def _before_backward(node: Function, outs: Any) -> Any:
     """The rare cases before a node's backward: freed, possibly changed in place, hooked."""
-    if node.freed:
+    if node.saved_tensors is None:
         raise RuntimeError(
             f"backward through {node.name}{' at ' + node.scope if node.scope else ''} a second "
             "time: its saved values were freed by the first backward. Pass retain_graph=True "

@@ -10,7 +10,8 @@ no process-wide setting and touches no array it did not allocate.
 When is a cached array free? When the cache holds the only reference to it. Every tensor that
 uses it, every view of it (a view keeps its base alive) and every saved value counts, so an
 array that anyone can still read is never handed out again. The check is CPython's reference
-count, the same test numpy uses to reuse temporaries.
+count, the same test numpy uses to reuse temporaries; on interpreters where that count may
+mean something else (not CPython, or 3.14 and newer) the cache is off (`ENABLED`).
 
 Arrays of one (shape, dtype) wait in a queue in the order they were handed out. `empty`
 looks at the two oldest only, and sends them to the back either way: after a graph is dropped
@@ -33,10 +34,17 @@ _FREE_REFS = 3  # the queue, the local name, and getrefcount's own argument
 MIN_BYTES = 4096  # smaller arrays come from numpy's and pymalloc's caches anyway
 
 
+# The free test relies on CPython's reference counts as 3.10-3.13 keep them; a newer or other
+# interpreter may count references differently, so there the cache hands out new arrays only.
+ENABLED = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+
+
 def empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """An uninitialised C-contiguous array: a free cached one if there is one, else a new one."""
     if not isinstance(dtype, np.dtype):
         dtype = np.dtype(dtype)
+    if not ENABLED:
+        return np.empty(shape, dtype)
     key = (shape, dtype)
     queue = _QUEUES.get(key)
     if queue:  # the two oldest go to the back, free or not: a long-lived one never blocks
