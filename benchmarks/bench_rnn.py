@@ -86,7 +86,7 @@ except ImportError:
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tinygrad_rnn import Tensor, nn, optim  # noqa: E402
+from tinygrad_rnn import Tensor, buffers, nn, optim  # noqa: E402
 from tinygrad_rnn.functional import squared_error  # noqa: E402
 from tinygrad_rnn.testing.reference import (  # noqa: E402
     numpy_rnn_forward_backward,
@@ -417,6 +417,10 @@ def timing_table(sizes: list[Size], variants: list[str], who: str, repeat: int,
     missed = 0
     for size in sizes:
         for dtype in (np.float64, np.float32):
+            # Each row is its own workload, as one training run is: the engine's buffer cache
+            # starts empty, so the previous size's arrays are not still held (at large they
+            # are ~300 MB, which slowed the long rows that follow by about 10%).
+            buffers.empty_cache()
             rounds = bench(size, dtype, variants, (who, "numpy"), repeat, budget_s)
             for variant in variants:
                 row, miss = format_row(size, dtype, variant, who, rounds)
