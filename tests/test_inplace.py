@@ -259,3 +259,11 @@ def test_inplace_errors_name_the_op_the_shapes_and_the_dtypes():
         floats = Tensor([1.0, 2.0, 3.0])
         floats += np.ones((2, 3))
     assert ints._version == 0, "a refused update changes nothing"
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.int32, np.float32])
+def test_zero_works_for_every_dtype_as_in_pytorch(dtype):
+    t = Tensor(np.ones(3, dtype=dtype))
+    assert t.zero_() is t and t.dtype == dtype
+    np.testing.assert_array_equal(t.data, np.zeros(3, dtype=dtype))
+

@@ -325,7 +325,7 @@ class Tensor:
         return inplace.update(self, None, value, "fill_")
 
     def zero_(self) -> Tensor:
-        return inplace.update(self, None, 0, "zero_")
+        return inplace.update(self, None, np.zeros((), self._data.dtype), "zero_")
 
     # Comparisons give plain boolean tensors (no graph), as in PyTorch.
     def __lt__(self, other: Any) -> Tensor:
