@@ -25,7 +25,6 @@ from tinygrad_rnn.viz import (
     render_unrolled,
     save,
     step_contributions,
-    step_of,
     to_dot,
     trace,
 )
@@ -44,10 +43,18 @@ def node_lines(dot: str, label_word: str) -> list[str]:
 # ------------------------------------------------------------------------------- the trace
 
 
-def test_step_of_reads_the_last_time_step_component_of_a_scope():
-    assert step_of("t=3") == 3
-    assert step_of("encoder/t=12/gates") == 12
-    assert step_of("input") is None and step_of(None) is None
+def test_trace_takes_the_step_from_the_node_and_never_from_a_scope_named_t_equals_n():
+    from tinygrad_rnn import scope
+    x = Tensor(np.ones((1, 1)), requires_grad=True)
+    with scope("t=2"):  # a user's label that only reads like a time step
+        y = (x * 2).sum()
+    with scope("encoder"):
+        hs, _ = nn.RNN(1, 2, seed=0)(x.reshape(1, 1, 1) * np.ones((3, 1, 1)))
+    graph = trace(y + hs.sum())
+    user = [n for n in graph.nodes if n.scope == "t=2"]
+    assert user and all(n.step is None for n in user), "scope('t=2') must not make a time step"
+    assert graph.steps == [0, 1, 2]
+    assert {n.scope for n in graph.nodes if n.step == 1} == {"encoder/t=1"}
 
 
 def test_trace_before_backward_marks_every_gradient_not_computed():
@@ -195,6 +202,21 @@ def test_per_step_contributions_sum_to_the_parameter_grad(steps, hidden, batch, 
         scale = max(1.0, float(np.abs(p.grad).max()))
         assert np.abs(total - p.grad).max() <= 1e-12 * scale, f"{name}: parts do not sum"
     assert all(isinstance(k, int) for k in parts.get("W", ())), f"W buckets: {parts.get('W')}"
+
+
+def test_the_parameter_strip_has_one_cell_per_time_step_and_none_for_a_scope_named_t_n():
+    from tinygrad_rnn import scope
+    model = nn.ElmanRNN(1, 2, 1, seed=0)
+    ys, _ = model(np.ones((3, 1, 1)), Tensor(np.zeros((1, 2)), requires_grad=True))
+    with scope("t=9"):  # a user's penalty on W, outside the time loop
+        penalty = (model.W * model.W).sum()
+    E = squared_error(ys, np.zeros((3, 1, 1))) + penalty
+    E.backward(keep_node_grads=True)
+    assert "t=9" in step_contributions(E, model)["W"], "the user's scope keeps its own bucket"
+    dot = to_dot(E, params=model)
+    cells = re.findall(r'WIDTH="9" HEIGHT="9" FIXEDSIZE="TRUE" TOOLTIP="(t=[^:]*):', dot)
+    assert "t=9" not in cells, f"scope('t=9') was drawn as a time step: {cells}"
+    assert set(cells) >= {"t=1", "t=2"}, cells
 
 
 def test_contribution_of_a_step_equals_the_grad_of_a_private_copy_of_w():

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 class _State:
     """Process-wide recording state. Read once per op, so they must stay plain attributes.
 
+    The switches (`grad_enabled`, `scope`, `step`, `anomaly`) are written only by the context
+    managers below, which save and restore them through `_switched`.
     `modified_at` is the sequence number of the last in-place change made through the library
     (see `mark_modified`); nodes and changes draw their numbers from one clock (`_CLOCK`), so a
     node with `seq < modified_at` may have had something change under it since it was created.
@@ -37,6 +39,7 @@ class _State:
 
     grad_enabled: bool = True
     scope: str | None = None
+    step: int | None = None  # the time step being unrolled (see time_steps); None outside one
     anomaly: bool = False
     modified_at: int = 0
 
@@ -46,40 +49,59 @@ _CLOCK = itertools.count(1)  # sequence numbers of nodes and of in-place changes
 
 
 @contextlib.contextmanager
-def no_grad() -> Iterator[None]:
+def _switched(**values: Any) -> Iterator[None]:
+    """Set STATE's switches for the block and restore what they were, also when it raises."""
+    previous = {name: getattr(STATE, name) for name in values}
+    for name, value in values.items():
+        setattr(STATE, name, value)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            setattr(STATE, name, value)
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
     """Record nothing inside the block: results have requires_grad=False and no graph node."""
-    previous = STATE.grad_enabled
-    STATE.grad_enabled = False
-    try:
-        yield
-    finally:
-        STATE.grad_enabled = previous
+    return _switched(grad_enabled=False)
 
 
-@contextlib.contextmanager
-def enable_grad() -> Iterator[None]:
+def enable_grad() -> contextlib.AbstractContextManager[None]:
     """Re-enable recording inside a `no_grad` block."""
-    previous = STATE.grad_enabled
-    STATE.grad_enabled = True
-    try:
-        yield
-    finally:
-        STATE.grad_enabled = previous
+    return _switched(grad_enabled=True)
 
 
 @contextlib.contextmanager
 def scope(name: str) -> Iterator[None]:
     """Tag every node created inside the block with `name` (nested scopes join with '/').
 
-    The RNN uses it to mark time steps (`"t=3"`) and the renderer groups nodes by it. The cost
-    is one attribute read per op.
+    A scope is a label for display and error messages; it never makes a time step, whatever
+    it reads (`scope("t=2")` included): steps come from `time_steps`. The cost is one
+    attribute read per op.
     """
-    previous = STATE.scope
-    STATE.scope = str(name) if previous is None else f"{previous}/{name}"
-    try:
+    outer = STATE.scope
+    with _switched(scope=str(name) if outer is None else f"{outer}/{name}"):
         yield
-    finally:
-        STATE.scope = previous
+
+
+@contextlib.contextmanager
+def time_steps() -> Iterator[Callable[[int], None]]:
+    """`with time_steps() as at_step:` … `at_step(t)` marks the nodes created after it as time
+    step t of a recurrence: `node.step == t` (the integer the visualization groups by) and
+    scope "t={t}" for display, nested under any enclosing scope ("enc/t=3"). One call per
+    step, no context manager per step; the cost is one attribute read per op. Scope and step
+    are restored when the block ends.
+    """
+    outer = STATE.scope
+    prefix = "" if outer is None else outer + "/"
+
+    def at_step(t: int) -> None:
+        t = operator.index(t)
+        STATE.scope = f"{prefix}t={t}"
+        STATE.step = t
+
+    with _switched(scope=outer, step=STATE.step):
+        yield at_step
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,8 +172,8 @@ class Function:
     Call the op with `MyOp.apply(*tensors, **attrs)`.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "saved_tensors", "scope", "seq", "created_at",
-                 "__dict__")
+    __slots__ = ("parents", "needs_input_grad", "saved_tensors", "scope", "step", "seq",
+                 "created_at", "__dict__")
     n_outputs = 1
     # Inputs from this index on share one dtype by the promotion table (None: no promotion);
     # n_ary: more than two of them (Addmm, Stack, Cat), so every dtype is compared.
@@ -229,6 +251,7 @@ class Function:
             return wrap(out, None, 0)
         ctx.parents = tensors
         ctx.scope = STATE.scope
+        ctx.step = STATE.step
         ctx.seq = next(_CLOCK)
         if type(out) is tuple:
             ctx.n_outputs = len(out)
@@ -599,12 +622,8 @@ def detect_anomaly() -> Iterator[None]:
     The error names the op, its scope (time step) and the line of user code that created it.
     It is slow (a finiteness check and a stack capture per op), so use it to locate a problem.
     """
-    previous = STATE.anomaly
-    STATE.anomaly = True
-    try:
+    with _switched(anomaly=True):
         yield
-    finally:
-        STATE.anomaly = previous
 
 
 _CORE_FILES = ("/autograd.py", "/tensor.py", "/ops.py", "/functional.py")

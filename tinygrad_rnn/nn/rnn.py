@@ -4,7 +4,7 @@ over the unrolled graph.
 
 Hot-path layout (a loop over primitives, with everything that does not depend on h hoisted):
   x (T, B, I) ─reshape→ (T·B, I) @ Uᵀ + b ─reshape→ (T, B, H) ─unbind→ T slices   scope "input"
-  for t:  h = σ(addmm(xp_t, h, Wᵀ))     2 nodes per step, Wᵀ built once        scope "t={t}"
+  for t:  h = σ(addmm(xp_t, h, Wᵀ))     2 nodes per step, Wᵀ built once        step t ("t={t}")
   ElmanRNN: stack(h) ─reshape→ (T·B, H) @ Vᵀ + c ─φ→ (T, B, O)                scope "output"
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..autograd import STATE, gc_paused, scope
+from ..autograd import gc_paused, scope, time_steps
 from ..functional import softmax
 from ..tensor import Tensor, stack
 from . import init as _init
@@ -99,21 +99,12 @@ def project_inputs(x: Tensor, U: Tensor, b: Tensor | None) -> Tensor:
 
 @contextlib.contextmanager
 def step_scopes() -> Iterator[Callable[[int], None]]:
-    """`with step_scopes() as at_step:` … `at_step(t)` puts the nodes that follow in scope
-    "t={t}" (nested under any enclosing scope). It is `scope(f"t={t}")` without the cost of
-    entering a context manager at every step. The cycle collector is paused meanwhile (the
-    loop makes no cycles; see autograd.gc_paused)."""
-    outer = STATE.scope
-    prefix = "" if outer is None else outer + "/"
-
-    def at_step(t: int) -> None:
-        STATE.scope = f"{prefix}t={t}"
-
-    try:
-        with gc_paused():
-            yield at_step
-    finally:
-        STATE.scope = outer
+    """`with step_scopes() as at_step:` … `at_step(t)` marks the nodes that follow as time step
+    t (`node.step == t`, scope "t={t}" nested under any enclosing scope), through the engine's
+    `autograd.time_steps`. The cycle collector is paused meanwhile (the loop makes no cycles;
+    see autograd.gc_paused)."""
+    with time_steps() as at_step, gc_paused():
+        yield at_step
 
 
 # ---------------------------------------------------------------------------------- layers

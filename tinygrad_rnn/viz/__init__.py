@@ -33,11 +33,11 @@ from .flow import (
                    sweep,
 )
 from .plot import flow_figure, plot_flow, write_flow_figure
-from .trace import Edge, GradStat, Graph, Node, step_of, trace
+from .trace import Edge, GradStat, Graph, Node, trace
 from .views import View, build_view, step_stats
 
 __all__ = [
-    "trace", "Graph", "Node", "Edge", "GradStat", "step_of",
+    "trace", "Graph", "Node", "Edge", "GradStat",
     "draw", "to_dot", "save", "render_unrolled", "elman_example", "choose_view", "GraphvizNotFound",
     "RenderTimeout", "LargeGraphWarning", "LogColormap", "step_contributions", "View",
     "build_view", "step_stats", "explore", "Explorer",

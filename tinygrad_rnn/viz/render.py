@@ -230,25 +230,27 @@ class Painter:
         return "<" + "<BR/>".join(lines) + ">"
 
     # ------------------------------------------------------------ per-step contributions
-    def buckets(self, v: VNode) -> list[tuple[str, GradStat]]:
-        """The parameter's gradient split by time step, folded steps summed into one cell."""
+    def buckets(self, v: VNode) -> list[tuple[str, GradStat, bool]]:
+        """The parameter's gradient split by time step, folded steps summed into one cell:
+        (label, stat, whether it is a time step rather than a scope such as "input")."""
         parts = self.contribs.get(v.id)
         if not parts:
             return []
         fold = self.view.folded
-        out: list[tuple[str, GradStat]] = []
+        out: list[tuple[str, GradStat, bool]] = []
         folded: np.ndarray | None = None
         for key, g in parts.items():
             if fold is not None and isinstance(key, int) and fold[0] <= key <= fold[1]:
                 folded = g if folded is None else folded + g
                 if key == fold[1]:
-                    out.append((f"t={fold[0]}…{fold[1]}", GradStat.of(folded)))
+                    out.append((f"t={fold[0]}…{fold[1]}", GradStat.of(folded), True))
                 continue
-            out.append((f"t={key}" if isinstance(key, int) else str(key), GradStat.of(g)))
+            step = isinstance(key, int)
+            out.append((f"t={key}" if step else str(key), GradStat.of(g), step))
         return out
 
     def split_lines(self, v: VNode) -> list[str]:
-        parts = self.buckets(v)
+        parts = [(name, stat) for name, stat, _ in self.buckets(v)]
         if len(parts) < 2:
             return []
         lines = [f"per-step contributions ({NORM_TEXT[self.norm]}), summing to .grad:"]
@@ -259,7 +261,7 @@ class Painter:
 
     def strip(self, v: VNode) -> str:
         """A row of small cells, one per step, coloured by that step's contribution."""
-        parts = [(n, s) for n, s in self.buckets(v) if n.startswith("t=")]
+        parts = [(n, s) for n, s, step in self.buckets(v) if step]
         if len(parts) < 2 or len(parts) > MAX_STRIP:
             return ""
         cells = []

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,18 +23,6 @@ from ..tensor import Tensor
 
 NORMS = ("l2", "rms", "max")
 STATES = ("none", "zero", "finite", "nonfinite")  # not computed yet / exactly 0 / finite / NaN-Inf
-_STEP = re.compile(r"^t=(\d+)$")
-
-
-def step_of(scope: str | None) -> int | None:
-    """The time step of a scope string: the last component that reads `t=<int>` ("a/t=3" -> 3)."""
-    if not scope:
-        return None
-    for part in reversed(scope.split("/")):
-        match = _STEP.match(part)
-        if match:
-            return int(match.group(1))
-    return None
 
 
 @dataclass(frozen=True)
@@ -232,7 +219,7 @@ def _leaf_node(tensor: Tensor, node_id: str, names: dict[int, str]) -> Node:
 
 def _op_node(fn: Any, node_id: str) -> Node:
     outs = fn.out_grad if isinstance(fn.out_grad, tuple) else (fn.out_grad,)
-    return Node(node_id, "op", fn.name, (), "", fn.scope, step_of(fn.scope),
+    return Node(node_id, "op", fn.name, (), "", fn.scope, fn.step,
                 combine(GradStat.of(g) for g in outs), None, fn.n_outputs, fn)
 
 
