@@ -7,6 +7,13 @@
     viz.write_flow_figure("flow.png")            # the vanishing/exploding-gradient figure
 
 Nothing here is imported by the engine: visualization only reads the graph.
+
+The pipeline, one step per module:
+    trace.trace       the graph behind a tensor -> Graph (nodes with node.step, |grad| as GradStat)
+    views.build_view  Graph -> View: display nodes, and the statistic each fill shows (VNode.fill)
+    bounds            which view to draw so that the picture stays readable (folds long graphs)
+    render.Painter    View -> graphviz.Digraph: maps each statistic to a style via colors.py
+    drawing           draw / to_dot / save: the public entry points that chain the above
 """
 
 from .bounds import LargeGraphWarning, choose_view

@@ -150,19 +150,6 @@ class Painter:
             attrs["group"] = "spine"
         g.node(v.id, label=self.label(v), tooltip=tooltip, id=v.id, **attrs)
 
-    def shown_grad(self, v: VNode) -> GradStat:
-        """What the fill shows: for the folded middle, the median step (by the chosen norm)."""
-        if v.kind != "fold":
-            return v.grad
-        stats = list((v.per_step or member_stats(v.members)).values())
-        if not stats:
-            return v.grad
-        bad = [s for s in stats if s.state == "nonfinite"]
-        if bad:
-            return bad[0]
-        stats.sort(key=lambda s: s.norm(self.norm) or 0.0)
-        return stats[len(stats) // 2]
-
     def fold_lines(self, v: VNode) -> list[str]:
         """The true range of what a fold holds: the per-step output gradients, min (at t) …
         max (at t), then the gradient at every folded op's output."""
@@ -188,14 +175,16 @@ class Painter:
         nonfinite = bool(ops["nonfinite"]) or any(s.state == "nonfinite"
                                                  for s in (v.per_step or {}).values())
         if (v.per_step or ops["lo"] is not None) and not nonfinite:
-            lines.append(f"fill: the median, {fmt(self.shown_grad(v).norm(self.norm))}")
+            lines.append(f"fill: the median, {fmt(v.fill[self.norm].norm(self.norm))}")
         return lines
 
     def style(self, v: VNode) -> dict[str, str]:
+        """Maps the statistic the view chose for the fill (`v.fill`, see views.fill_stat) to a
+        style; the shape and border follow the node's kind."""
         if v.kind == "input":
             return {"shape": "note", "style": "filled", "fillcolor": "#ffffff",
                     "color": "#9a9a9a", "fontcolor": "#555555"}
-        attrs = node_style(self.shown_grad(v), self.cmap, self.norm)
+        attrs = node_style(v.fill[self.norm], self.cmap, self.norm)
         if v.kind == "param":
             attrs["style"] = attrs["style"].replace("rounded,", "")
             attrs["penwidth"] = str(max(2.0, float(attrs.get("penwidth", "1"))))

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .contrib import PASS_THROUGH
-from .fold import CHAIN, fold_chain
-from .trace import Edge, GradStat, Graph, Node, combine
+from .fold import CHAIN, fold_chain, member_stats
+from .trace import NORMS, Edge, GradStat, Graph, Node, combine
 
 VIEWS = ("op", "cell", "collapsed")
 
@@ -29,6 +29,7 @@ class VNode:
     grad_in: GradStat | None = None  # groups: the gradient they sent back to their inputs
     members: list[Node] = field(default_factory=list, repr=False)
     per_step: dict[int, GradStat] | None = None  # fold: the gradient at each folded step's outputs
+    fill: dict[str, GradStat] = field(default_factory=dict)  # norm -> what the fill shows
 
 
 @dataclass
@@ -107,12 +108,29 @@ def build_view(graph: Graph, view: str = "op", collapse_k: int = 3, max_steps: i
         for v in out.nodes:
             if v.kind == "fold":
                 v.per_step = {t: s for t, s in per_step.items() if fold[0] <= t <= fold[1]}
+    for v in out.nodes:
+        v.fill = {norm: fill_stat(v, norm) for norm in NORMS}
     out.edges = _merge_edges(graph, keys)
     for e in graph.edges:
         src = graph.by_id[e.src]
         if is_hidden(src):
             out.hidden.setdefault(keys[e.dst], []).append(_const_text(src))
     return out
+
+
+def fill_stat(v: VNode, norm: str) -> GradStat:
+    """The one statistic a display node's fill shows: the gradient at its output(s); for the
+    folded middle, the median step by `norm` (the first NaN/Inf step if there is one)."""
+    if v.kind != "fold":
+        return v.grad
+    stats = list((v.per_step or member_stats(v.members)).values())
+    if not stats:
+        return v.grad
+    bad = [s for s in stats if s.state == "nonfinite"]
+    if bad:
+        return bad[0]
+    stats.sort(key=lambda s: s.norm(norm) or 0.0)
+    return stats[len(stats) // 2]
 
 
 def _const_text(node: Node) -> str:
