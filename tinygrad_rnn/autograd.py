@@ -174,6 +174,12 @@ class Function:
 
     __slots__ = ("parents", "needs_input_grad", "saved_tensors", "scope", "step", "seq",
                  "created_at", "__dict__")
+    parents: tuple[Any, ...]
+    needs_input_grad: tuple[bool, ...]
+    saved_tensors: Any  # the tuple save_for_backward stored; None once a backward freed it
+    scope: str | None
+    seq: int
+    created_at: str
     n_outputs = 1
     # Inputs from this index on share one dtype by the promotion table (None: no promotion);
     # n_ary: more than two of them (Addmm, Stack, Cat), so every dtype is compared.
@@ -185,6 +191,10 @@ class Function:
     _kept: bool | None = None  # set by a backward that kept node gradients or the graph
     hooks: dict | None = None
     retained: dict | None = None
+
+    if TYPE_CHECKING:  # an op keeps its own per-node values on ctx (ctx.axes, ctx.shape, ...)
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_tensors = arrays
@@ -218,7 +228,9 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Any:
         wrap = _WRAP or _bind_tensor_class()
-        arrays, needs = [], []
+        arrays: list[Any] = []
+        needs: list[bool] | tuple[bool, ...]  # gathered, then kept as a tuple
+        needs = []
         try:  # a plain loop: measured cheaper than comprehensions or map(attrgetter) here
             for t in inputs:
                 arrays.append(t._data)
@@ -284,7 +296,8 @@ def _mixed(arrays: list, dtype: Any) -> bool:
     return False
 
 
-def _to_tensors(cls: type, inputs: tuple, Tensor: type) -> tuple[tuple, list]:
+def _to_tensors(cls: type[Function], inputs: tuple[Any, ...], tensor_class: type[Tensor]
+                ) -> tuple[tuple[Tensor, ...], list[np.ndarray]]:
     """Non-tensor operands -> constant tensors; returns them with the arrays forward gets.
 
     For an op that promotes (`promote_from`), Python scalars join the promotion as the weakest
@@ -297,12 +310,13 @@ def _to_tensors(cls: type, inputs: tuple, Tensor: type) -> tuple[tuple, list]:
     if first is None:
         from .tensor import as_tensor
 
-        like = next((x for x in inputs if isinstance(x, Tensor)), None)
-        tensors = tuple(x if isinstance(x, Tensor) else as_tensor(x, like) for x in inputs)
+        like = next((x for x in inputs if isinstance(x, tensor_class)), None)
+        tensors = tuple(x if isinstance(x, tensor_class) else as_tensor(x, like) for x in inputs)
         return tensors, [t._data for t in tensors]
-    datas, scalars = [], []  # datas: an array per operand, None for a Python scalar
+    datas: list[np.ndarray | None] = []  # an array per operand, None for a Python scalar
+    scalars: list[np.dtype] = []
     for i, x in enumerate(inputs):
-        if isinstance(x, Tensor):
+        if isinstance(x, tensor_class):
             datas.append(x._data)
             continue
         kind = scalar_dtype(x) if i >= first else None
@@ -314,15 +328,16 @@ def _to_tensors(cls: type, inputs: tuple, Tensor: type) -> tuple[tuple, list]:
             datas.append(None)
             scalars.append(kind)
     dtype = result_dtype([d for d in datas[first:] if d is not None], scalars)
-    tensors, out = [], []
+    constants: list[Tensor] = []
+    out: list[np.ndarray] = []
     for i, (x, data) in enumerate(zip(inputs, datas)):
         if data is None:
             data = np.array(x, dtype=dtype)
-        if not isinstance(x, Tensor):
-            x = Tensor._wrap(data, None, 0)
-        tensors.append(x)
+        if not isinstance(x, tensor_class):
+            x = tensor_class._wrap(data, None, 0)
+        constants.append(x)
         out.append(data if i < first or data.dtype == dtype else data.astype(dtype))
-    return tuple(tensors), out
+    return tuple(constants), out
 
 
 def _broadcast_error(cls: type, tensors: tuple) -> ValueError:
@@ -479,7 +494,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
                 _check_in_grads(node, in_grads)
             if not retain_graph:
                 node.saved_tensors = None  # frees what forward saved; also marks it freed
-            sent = [] if keep_node_grads else None
+            sent: list[Any] | None = [] if keep_node_grads else None
             for parent, g, need in zip(node.parents, in_grads, node.needs_input_grad):
                 if g is None or not need:
                     if sent is not None:

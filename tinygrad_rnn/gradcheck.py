@@ -108,8 +108,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any], eps: float = 1e-
     if not loss.requires_grad:
         raise ValueError("gradcheck: the output does not depend on any input that requires grad")
     loss.backward()
-    analytic = [tensors[i].grad if tensors[i].grad is not None else np.zeros(tensors[i].shape)
-                for i in checked]
+    grads = [tensors[i].grad for i in checked]
+    analytic = [np.zeros(tensors[i].shape) if g is None else g for i, g in zip(checked, grads)]
 
     def loss_at() -> float:
         return float(_scalar_loss(fn, tensors, cotangent).data.sum())
@@ -143,8 +143,9 @@ def _central_difference(data: np.ndarray, element: tuple, eps: float, loss_at: C
     return (plus - minus) / (2 * eps)
 
 
-def _check_direction(tensors, checked, analytic, loss_at, eps, atol, rtol, rng, names,
-                     raise_exception) -> bool:
+def _check_direction(tensors: list[Tensor], checked: list[int], analytic: list[np.ndarray],
+                     loss_at: Callable[[], float], eps: float, atol: float, rtol: float,
+                     rng: np.random.Generator, names: list[str], raise_exception: bool) -> bool:
     directions = [rng.standard_normal(tensors[i].shape) for i in checked]
     originals = [tensors[i].data.copy() for i in checked]
 

@@ -72,8 +72,9 @@ def save_npz(path: str | os.PathLike, arrays: Mapping[str, Any],
     directory = os.path.dirname(os.path.abspath(os.fspath(path)))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save_npz: directory {directory!r} does not exist")
-    return atomic_write(path, lambda f: np.savez(f, **payload), exclusive=exclusive,
-                        replaces=replaces)
+    # (numpy's stub lets **kwds reach savez's allow_pickle: bool, so it rejects a dict of arrays)
+    return atomic_write(path, lambda f: np.savez(f, **payload),  # type: ignore[arg-type]
+                        exclusive=exclusive, replaces=replaces)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], Any],
@@ -154,7 +155,7 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     prefix = f".{os.path.basename(path)}."
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(directory)
     except OSError:

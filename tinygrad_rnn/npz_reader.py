@@ -64,9 +64,9 @@ class NpzFile:
             with self._zip.open(self._infos[key]) as f:
                 f.read(offset)
                 raw = np.empty(nbytes, dtype=np.uint8)
-                view, done = memoryview(raw), 0
+                view, done = raw.data, 0  # (raw's buffer as a memoryview)
                 while done < nbytes:
-                    n = f.readinto(view[done:])
+                    n = f.readinto(view[done:])  # type: ignore[attr-defined]  # a ZipExtFile
                     if not n:
                         raise ValueError("the data ends early")
                     done += n

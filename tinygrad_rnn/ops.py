@@ -9,7 +9,7 @@ Notation: `x, y` inputs, `out` the result, `g` the gradient arriving from above.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -41,8 +41,9 @@ def _out_like(x: np.ndarray) -> np.ndarray | None:
     return buffers.empty(x.shape, x.dtype)
 
 
-def _buffer_like(x: np.ndarray) -> np.ndarray:
-    """A buffer of x's shape and dtype to compute into: cached if large, else a new one."""
+def _buffer_like(x: np.ndarray) -> np.ndarray | None:
+    """A buffer of x's shape and dtype to compute into: cached if large, a new one if 0-d,
+    else None (numpy allocates)."""
     return _out_like(x) if x.ndim else np.empty_like(x)
 
 
@@ -75,11 +76,11 @@ class Add(Function):
     promote_from = 0
 
     @staticmethod
-    def forward(ctx, x, y):
+    def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return _binary(np.add, x, y)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         return g, g
 
 
@@ -90,11 +91,11 @@ class Sub(Function):
     promote_from = 0
 
     @staticmethod
-    def forward(ctx, x, y):
+    def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return _binary(np.subtract, x, y)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         return g, (-g if ctx.needs_input_grad[1] else None)
 
 
@@ -105,13 +106,13 @@ class Mul(Function):
     promote_from = 0
 
     @staticmethod
-    def forward(ctx, x, y):
+    def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         need_x, need_y = ctx.needs_input_grad  # save only what a needed gradient uses
         ctx.save_for_backward(x if need_y else None, y if need_x else None)
         return _binary(np.multiply, x, y)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         x, y = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
         return (g * y if need_x else None), (g * x if need_y else None)
@@ -124,13 +125,13 @@ class Div(Function):
     promote_from = 0
 
     @staticmethod
-    def forward(ctx, x, y):
+    def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = x / y
         ctx.save_for_backward(y, out if ctx.needs_input_grad[1] else None)
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         y, out = ctx.saved_tensors
         gx = g / y
         return gx, (-gx * out if ctx.needs_input_grad[1] else None)
@@ -141,11 +142,11 @@ class Neg(Function):
     """out = -x;  dout/dx = -1"""
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
         return -x
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         return -g
 
 
@@ -161,13 +162,13 @@ class Pow(Function):
     promote_from = 0
 
     @staticmethod
-    def forward(ctx, x, y):
+    def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = x ** y
         ctx.save_for_backward(x, y, out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         x, y, out = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
         gx = gy = None
@@ -187,7 +188,7 @@ class PowScalar(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, exponent=1.0):
+    def forward(ctx: Function, x: np.ndarray, exponent: float = 1.0) -> np.ndarray:
         ctx.exponent = exponent
         ctx.save_for_backward(x)
         if x.dtype.kind == "b":  # numpy's bool ** 2 is int8; PyTorch's is int64 (the table's)
@@ -197,7 +198,7 @@ class PowScalar(Function):
         return x ** exponent
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         p, x = ctx.exponent, ctx.saved_tensors[0]
         if p == 0:
             return np.zeros_like(g)
@@ -222,7 +223,7 @@ class MatMul(Function):
     promote_from = 0
 
     @staticmethod
-    def forward(ctx, x, y):
+    def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         if x.ndim == 0 or y.ndim == 0:
             raise ValueError(f"matmul: operands must be at least 1-D, got shapes {x.shape} "
                              f"and {y.shape}")
@@ -243,7 +244,7 @@ class MatMul(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         x, y = ctx.saved_tensors
         x_ndim, y_ndim = ctx.ndims
         if y_ndim == 1:
@@ -276,7 +277,8 @@ class Addmm(Function):
     promote_from, n_ary = 0, True
 
     @staticmethod
-    def forward(ctx, c, x, y):
+    def forward(ctx: Function, c: np.ndarray, x: np.ndarray, y: np.ndarray
+                ) -> np.ndarray:
         if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[0]:
             raise ValueError(f"addmm: needs 2-D operands with matching inner sizes, got shapes "
                              f"{x.shape} and {y.shape}")
@@ -289,7 +291,7 @@ class Addmm(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         x, y = ctx.saved_tensors
         need_c, need_x, need_y = ctx.needs_input_grad
         big = g.nbytes >= _MIN
@@ -308,13 +310,13 @@ class Exp(Function):
     """out = exp(x);  dout/dx = out"""
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
         out = np.exp(x)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         return g * ctx.saved_tensors[0]
 
 
@@ -323,12 +325,12 @@ class Log(Function):
     """out = log(x);  dout/dx = 1/x"""
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(x)
         return np.log(x)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         return g / ctx.saved_tensors[0]
 
 
@@ -337,13 +339,13 @@ class Tanh(Function):
     """out = tanh(x);  dout/dx = 1 - out²"""
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
         out = np.tanh(x, out=_out_like(x) if x.nbytes >= _MIN else None)
         ctx.saved_tensors = (out,)  # save_for_backward, minus a call on the hottest path
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         out = ctx.saved_tensors[0]
         grad = np.multiply(out, out, out=_buffer_like(out) if out.nbytes >= _MIN or not out.ndim
                            else None)  # one buffer: g·(1 − out²)
@@ -361,14 +363,14 @@ class Sigmoid(Function):
     """
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
         out = np.divide(np.exp(np.minimum(x, 0)), 1 + np.exp(-np.abs(x)), out=_out_like(x))
         out = out.astype(x.dtype, copy=False)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         out = ctx.saved_tensors[0]
         grad = np.subtract(1, out, out=_buffer_like(out))  # one buffer: g·out·(1 − out)
         grad *= out
@@ -381,13 +383,13 @@ class ReLU(Function):
     """out = max(x, 0);  dout/dx = 1 where x > 0, else 0 (so 0 at the kink x = 0, as PyTorch)"""
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
         mask = x > 0
         ctx.save_for_backward(mask)
         return np.where(mask, x, 0).astype(x.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         return np.where(ctx.saved_tensors[0], g, 0).astype(g.dtype, copy=False)
 
 
@@ -396,12 +398,12 @@ class Abs(Function):
     """out = |x|;  dout/dx = sign(x) (so 0 at the kink x = 0, as PyTorch)"""
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(x)
         return np.abs(x)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         return g * np.sign(ctx.saved_tensors[0])
 
 
@@ -437,14 +439,15 @@ class Sum(Function):
     """out = Σ_axis x;  dout/dx = 1 (the gradient is broadcast back over the summed axes)"""
 
     @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
+    def forward(ctx: Function, x: np.ndarray, axis: Any = None, keepdims: bool = False
+                ) -> np.ndarray:
         ctx.axes = _normalize_axis(axis, x.ndim, "sum")
         ctx.keepdims = keepdims
         ctx.shape = x.shape
         return np.asarray(x.sum(axis=ctx.axes, keepdims=keepdims))
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         return _expand_reduced(g, ctx.axes, ctx.keepdims, ctx.shape)
 
 
@@ -453,7 +456,8 @@ class Mean(Function):
     """out = Σ_axis x / n;  dout/dx = 1/n (n = number of elements reduced)"""
 
     @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
+    def forward(ctx: Function, x: np.ndarray, axis: Any = None, keepdims: bool = False
+                ) -> np.ndarray:
         ctx.axes = _normalize_axis(axis, x.ndim, "mean")
         ctx.keepdims = keepdims
         ctx.shape = x.shape
@@ -464,7 +468,7 @@ class Mean(Function):
         return np.asarray(x.mean(axis=ctx.axes, keepdims=keepdims))
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         if ctx.n == 0:  # x has no elements: its gradient is an empty array
             return np.zeros(ctx.shape, dtype=g.dtype)
         return _expand_reduced(g / ctx.n, ctx.axes, ctx.keepdims, ctx.shape)
@@ -479,7 +483,8 @@ class Max(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
+    def forward(ctx: Function, x: np.ndarray, axis: Any = None, keepdims: bool = False
+                ) -> np.ndarray:
         axes = _normalize_axis(axis, x.ndim, "max")
         empty = [a for a in axes if x.shape[a] == 0]
         if empty:  # an empty tensor is fine as long as every reduced axis has elements
@@ -492,7 +497,7 @@ class Max(Function):
         return out if keepdims else np.squeeze(out, axis=axes)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         x, out = ctx.saved_tensors
         mask = x == out
         share = mask / mask.sum(axis=ctx.axes, keepdims=True)
@@ -509,7 +514,7 @@ class Reshape(Function):
     """out = x viewed with a new shape;  dx = g reshaped back"""
 
     @staticmethod
-    def forward(ctx, x, shape=()):
+    def forward(ctx: Function, x: np.ndarray, shape: tuple[int, ...] = ()) -> np.ndarray:
         ctx.shape = x.shape
         try:
             return x.reshape(shape)
@@ -518,7 +523,7 @@ class Reshape(Function):
                              f"({x.size} elements) into shape {tuple(shape)}") from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         return g.reshape(ctx.shape)
 
 
@@ -527,7 +532,7 @@ class Permute(Function):
     """out = x with its axes reordered;  dx = g with the inverse order"""
 
     @staticmethod
-    def forward(ctx, x, axes=()):
+    def forward(ctx: Function, x: np.ndarray, axes: tuple[int, ...] = ()) -> np.ndarray:
         given = tuple(axes)
         if any(not -x.ndim <= int(a) < x.ndim for a in given):
             raise ValueError(f"permute: axes {given} are out of range for a tensor of shape "
@@ -540,7 +545,7 @@ class Permute(Function):
         return np.transpose(x, axes)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         return np.transpose(g, ctx.inverse)
 
 
@@ -554,7 +559,7 @@ class GetItem(Function):
     """out = x[index];  dx = zeros with g scattered back (repeated indices accumulate)"""
 
     @staticmethod
-    def forward(ctx, x, index=()):
+    def forward(ctx: Function, x: np.ndarray, index: Any = ()) -> np.ndarray:
         ctx.index, ctx.shape = index, x.shape
         try:
             return np.asarray(x[index])
@@ -563,7 +568,7 @@ class GetItem(Function):
                              f"{x.shape}: {e}") from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         dx = np.zeros(ctx.shape, dtype=g.dtype)
         if _is_advanced(ctx.index):
             np.add.at(dx, ctx.index, g)
@@ -574,9 +579,7 @@ class GetItem(Function):
 
 def _stack_buffer(xs: tuple, axis: int) -> np.ndarray | None:
     shape = xs[0].shape
-    if not -len(shape) - 1 <= axis <= len(shape):
-        return None  # np.stack reports the bad axis
-    axis %= len(shape) + 1
+    axis %= len(shape) + 1  # (in range: Stack.forward checked it)
     return _cached(shape[:axis] + (len(xs),) + shape[axis:], xs[0])
 
 
@@ -587,7 +590,11 @@ class Stack(Function):
     promote_from, n_ary = 0, True
 
     @staticmethod
-    def forward(ctx, *xs, axis=0):
+    def forward(ctx: Function, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
+        ndim = xs[0].ndim + 1
+        if not -ndim <= axis < ndim:  # numpy's AxisError is a ValueError: not a shape problem
+            raise ValueError(f"stack: axis {axis} is out of range for stacking tensors of shape "
+                             f"{xs[0].shape} (a result of {ndim} dimensions)")
         try:
             out = np.stack(xs, axis=axis, out=_stack_buffer(xs, axis))
         except ValueError:
@@ -597,7 +604,7 @@ class Stack(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         moved = np.moveaxis(g, ctx.axis, 0)
         return tuple(moved[i] if need else None for i, need in enumerate(ctx.needs_input_grad))
 
@@ -609,7 +616,7 @@ class Cat(Function):
     promote_from, n_ary = 0, True
 
     @staticmethod
-    def forward(ctx, *xs, axis=0):
+    def forward(ctx: Function, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
         try:
             out = np.concatenate(xs, axis=axis)
         except (ValueError, np.exceptions.AxisError):
@@ -620,7 +627,7 @@ class Cat(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         return tuple(np.split(g, ctx.bounds, axis=ctx.axis))
 
 
@@ -633,7 +640,7 @@ class Unbind(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, axis=0):
+    def forward(ctx: Function, x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, ...]:
         if x.ndim == 0:
             raise ValueError("unbind: cannot unbind a 0-d tensor")
         if not -x.ndim <= axis < x.ndim:
@@ -643,13 +650,14 @@ class Unbind(Function):
         return tuple(np.moveaxis(x, ctx.axis, 0))
 
     @staticmethod
-    def backward(ctx, *gs):
+    def backward(ctx: Function, *gs: np.ndarray | None) -> np.ndarray:
         first = next(g for g in gs if g is not None)
         dx = _cached(ctx.shape, first)
         dx = np.empty(ctx.shape, first.dtype) if dx is None else dx
         if ctx.axis == 0 and first.ndim and all(g is not None for g in gs):
             # every slice has a gradient: one C-level concatenate into dx (T·B rows)
-            np.concatenate(gs, out=dx.reshape((-1,) + first.shape[1:]))
+            pieces = cast("tuple[np.ndarray, ...]", gs)  # no None in it: checked just above
+            np.concatenate(pieces, out=dx.reshape((-1,) + first.shape[1:]))
             return dx
         moved = np.moveaxis(dx, ctx.axis, 0)
         for i, g in enumerate(gs):
@@ -664,13 +672,14 @@ class Where(Function):
     promote_from = 1
 
     @staticmethod
-    def forward(ctx, cond, x, y):
+    def forward(ctx: Function, cond: np.ndarray, x: np.ndarray, y: np.ndarray
+                ) -> np.ndarray:
         cond = cond.astype(bool, copy=False)
         ctx.save_for_backward(cond)
         return np.where(cond, x, y)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Any:
         cond = ctx.saved_tensors[0]
         _, need_x, need_y = ctx.needs_input_grad
         zero = np.zeros((), dtype=g.dtype)

@@ -17,6 +17,7 @@ count as tensors of their own dtype. True division of integers gives float64.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -65,7 +66,8 @@ def scalar_dtype(x: Any) -> np.dtype | None:
     return None
 
 
-def result_dtype(arrays: list[np.ndarray], scalars: list[np.dtype] = ()) -> np.dtype:
+def result_dtype(arrays: Sequence[np.ndarray], scalars: Sequence[np.dtype | None] = ()
+                 ) -> np.dtype:
     """The dtype of an op over `arrays` (tensors' data) and Python scalars of `scalars` dtypes."""
     if len(arrays) == 1 and arrays[0].dtype.kind == "f":  # `x * 2.0`: scalars never upcast x
         return arrays[0].dtype
@@ -77,7 +79,9 @@ def result_dtype(arrays: list[np.ndarray], scalars: list[np.dtype] = ()) -> np.d
             zero = promote_pair(zero, a.dtype)
     for d in scalars:
         wrapped = promote_pair(wrapped, d)
-    return _combine(dim, _combine(zero, wrapped))
+    result = _combine(dim, _combine(zero, wrapped))
+    assert result is not None, "result_dtype: an op with no operands"
+    return result
 
 
 def promote_arrays(arrays: list[np.ndarray], first: int) -> list[np.ndarray]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class Verdict:
 class _Probe(nn.Module):
     """model.unroll → (optional injected bug: scale ∂E/∂h_k by 1.5) → model.readout."""
 
-    def __init__(self, model: nn.Module, bug_step: int | None) -> None:
+    def __init__(self, model: Any, bug_step: int | None) -> None:  # unroll and readout
         super().__init__()
         self.inner, self.bug_step = model, bug_step
 

@@ -56,7 +56,8 @@ def _model_sizes(config: dict[str, Any]) -> tuple[str, int, int, int]:
     m, args = config.get("model"), config["args"]
     if not isinstance(m, dict):
         raise CheckpointError("it has no model description")
-    kind, sizes = m.get("kind"), [m.get(k) for k in ("input_size", "hidden_size", "output_size")]
+    kind = m.get("kind")
+    sizes: list[Any] = [m.get(k) for k in ("input_size", "hidden_size", "output_size")]
     if any(isinstance(n, bool) or not isinstance(n, int) for n in sizes):
         raise CheckpointError(f"its model sizes {sizes} are not whole numbers")
     if kind != args["model"] or sizes[1] != args["hidden"] or \
@@ -72,19 +73,19 @@ def _expected_arrays(meta: dict[str, Any], shapes: list[tuple[int, ...]],
     optimizer = meta.get("optimizer")
     entries = optimizer.get("__dict__") if isinstance(optimizer, dict) else None
     for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, list) and len(entry) == 2 and _array_name(entry[1]):
+        if isinstance(entry, list) and len(entry) == 2 and (name := _array_name(entry[1])):
             parts = str(entry[0]).split(".")
             index = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else -1
             if not 0 <= index < len(shapes):
                 raise CheckpointError(f"its optimizer state has an unexpected array {entry[0]!r}")
-            expected[_array_name(entry[1])] = shapes[index]
+            expected[name] = shapes[index]
     train = meta.get("train")
     entries = train.get("__dict__") if isinstance(train, dict) else None
     for entry in entries if isinstance(entries, list) else []:
         if isinstance(entry, list) and len(entry) == 2 and entry[0] == "carry":
             value = entry[1]
             parts = value.get("__tuple__", [value]) if isinstance(value, dict) else []
-            expected.update({_array_name(p): carry for p in parts if _array_name(p)})
+            expected.update({member: carry for p in parts if (member := _array_name(p))})
     return expected
 
 

@@ -188,7 +188,8 @@ def _graphs(model: Any, task: Any, files: dict[str, Path], force: bool = False
     """
     from .. import viz
 
-    written, missing_dot = {}, []
+    written: dict[str, Path] = {}
+    missing_dot: list[str] = []
     for view, T, keys in (("cell", 24, ("graph_cell_svg", "graph_cell_png")),
                           ("op", 5, ("graph_op_svg", "graph_op_png"))):
         x, g = _window(task, task.n_train - T, T)

@@ -51,7 +51,7 @@ def task_from_config(cfg: dict[str, Any], csv: str | None = None, column: str | 
 
     A path stored in a checkpoint is never opened: a run on a file of the user's continues
     only when the user names the file again (--csv FILE, --text-file FILE)."""
-    source = cfg.get("source") if isinstance(cfg, dict) else None
+    source: Any = cfg.get("source") if isinstance(cfg, dict) else None  # untrusted JSON
     kind = source.get("type") if isinstance(source, dict) else None
     fraction = cfg.get("test_fraction") if isinstance(cfg, dict) else None
     if kind not in ("series", "csv", "text", "text-file") or \
@@ -72,6 +72,7 @@ def task_from_config(cfg: dict[str, Any], csv: str | None = None, column: str | 
     if kind == "series":
         task: SeriesTask | TextTask = series_task(name, fraction)
     elif kind == "csv":
+        assert csv is not None  # _check_named_files required --csv
         task = csv_task(csv, stored_column, fraction)
     else:
         task = text_task(name if kind == "text" else None, text_file, fraction, chars)

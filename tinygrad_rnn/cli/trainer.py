@@ -172,6 +172,7 @@ class Trainer:
             raise self._diverged(str(e)) from None
         self.carry = done.state
         self.step += 1
+        assert done.grad_norm is not None  # a clip was given (inf: measure only)
         return done.loss, float(done.grad_norm)
 
     def _diverged(self, what: str) -> CLIError:

@@ -59,8 +59,7 @@ def check_seed(func: str, seed: object) -> np.random.Generator:
     """Build a numpy ``Generator`` from an int seed (``>= 0``) or ``None``."""
     if seed is None:
         return np.random.default_rng()
-    check_int(func, "seed", seed, minimum=0)
-    return np.random.default_rng(int(seed))
+    return np.random.default_rng(check_int(func, "seed", seed, minimum=0))
 
 
 def as_series(func: str, series: object, name: str = "series") -> np.ndarray:

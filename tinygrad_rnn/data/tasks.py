@@ -40,7 +40,8 @@ def chunk_plan(n: int, batch: int, chunk: int, what: str, unit: str = "values") 
     return ((n - chunk) // batch) // chunk
 
 
-def index_batches(n: int, offset: int, batch: int, chunk: int) -> list[tuple[np.ndarray, ...]]:
+def index_batches(n: int, offset: int, batch: int, chunk: int
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(positions of x, positions of y) pairs, each (T, B), for one epoch starting at offset."""
     usable = np.arange(offset, offset + n - chunk + 1)
     return bptt_batches(usable, batch, chunk, drop_last=True)

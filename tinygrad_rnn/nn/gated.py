@@ -21,6 +21,7 @@ from ..autograd import scope
 from ..tensor import Tensor, stack
 from .module import Module, Parameter
 from .rnn import (
+    RecurrentLayer,
     _make_rnn_params,
     check_sequence,
     check_size,
@@ -54,14 +55,14 @@ def _gru_step(xr: Tensor, xz: Tensor, xn: Tensor, h: Tensor | None, WT: Tensor,
     return n + z * (h - n)
 
 
-def _init_gated(module: Module, input_size: int, hidden_size: int, gates: int, bias: bool,
+def _init_gated(module: RecurrentLayer, input_size: int, hidden_size: int, gates: int, bias: bool,
                 seed: Any, dtype: Any, layer: str) -> None:
     module.input_size = check_size(input_size, "input_size", layer)
     module.hidden_size = check_size(hidden_size, "hidden_size", layer)
     _make_rnn_params(module, gates, bias, dtype, seed, layer)
 
 
-def _check_lstm_state(state: Any, batch: int, module: Module, layer: str) -> State | None:
+def _check_lstm_state(state: Any, batch: int, module: RecurrentLayer, layer: str) -> State | None:
     if state is None:
         return None
     if not isinstance(state, (tuple, list)) or len(state) != 2:
@@ -72,7 +73,7 @@ def _check_lstm_state(state: Any, batch: int, module: Module, layer: str) -> Sta
             check_state(state[1], batch, H, dtype, layer, "c0"))
 
 
-class LSTMCell(Module):
+class LSTMCell(RecurrentLayer):
     """One LSTM step (gate order i, f, g, o). Parameters U (4H, I), W (4H, H), b (4H,).
 
     x_t (B, I), state (h, c) each (B, H) or None (zeros) → (h_t, c_t).
@@ -94,7 +95,7 @@ class LSTMCell(Module):
         return f"{self.input_size}, {self.hidden_size}"
 
 
-class LSTM(Module):
+class LSTM(RecurrentLayer):
     """An LSTM unrolled over time (gate order i, f, g, o). Parameters U (4H, I), W (4H, H), b (4H,).
 
     x (T, B, I), state (h0, c0) each (B, H) or None → hs (T, B, H), (h_T, c_T).
@@ -129,7 +130,7 @@ class LSTM(Module):
         return f"{self.input_size}, {self.hidden_size}"
 
 
-class GRUCell(Module):
+class GRUCell(RecurrentLayer):
     """One GRU step (gate order r, z, n). Parameters U (3H, I), W (3H, H), b (3H,).
 
     x_t (B, I), h (B, H) or None (zeros) → h_t (B, H).
@@ -153,7 +154,7 @@ class GRUCell(Module):
         return f"{self.input_size}, {self.hidden_size}"
 
 
-class GRU(Module):
+class GRU(RecurrentLayer):
     """A GRU unrolled over time (gate order r, z, n). Parameters U (3H, I), W (3H, H), b (3H,).
 
     x (T, B, I), h0 (B, H) or None → hs (T, B, H), h_T (B, H).

@@ -54,6 +54,9 @@ def float_dtype(dtype: Any, where: str) -> np.dtype:
 class Module:
     """Base class of layers: subclass it, assign `Parameter`s and submodules, write `forward`."""
 
+    _param_names: list[str]  # in assignment order (set in __init__, past __setattr__)
+    _module_names: list[str]
+
     def __init__(self) -> None:
         object.__setattr__(self, "_param_names", [])
         object.__setattr__(self, "_module_names", [])

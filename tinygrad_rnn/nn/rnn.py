@@ -108,11 +108,25 @@ def step_scopes() -> Iterator[Callable[[int], None]]:
 
 
 # ---------------------------------------------------------------------------------- layers
-class RNNCell(Module):
+class RecurrentLayer(Module):
+    """What every recurrent layer has: its sizes and U (gH, I), W (gH, H), b (gH,) or None,
+    set by `_make_rnn_params` (g gates per unit: 1 here, 4 for the LSTM, 3 for the GRU)."""
+
+    input_size: int
+    hidden_size: int
+    U: Parameter
+    W: Parameter
+    b: Parameter | None
+
+
+class RNNCell(RecurrentLayer):
     """One step of the seed's recurrent unit: h_t = σ(x_t Uᵀ + h Wᵀ + b).
 
     Parameters: U (H, I), W (H, H), b (H,).  x_t (B, I), h (B, H) or None (zeros) → h_t (B, H).
     """
+
+    nonlinearity: str
+    _act: Callable[[Tensor], Tensor]
 
     def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh",
                  bias: bool = True, seed: Any = None, dtype: Any = np.float64) -> None:
@@ -136,7 +150,7 @@ class RNNCell(Module):
         return f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
 
 
-def _make_rnn_params(module: Module, gates: int, bias: bool, dtype: Any, seed: Any,
+def _make_rnn_params(module: RecurrentLayer, gates: int, bias: bool, dtype: Any, seed: Any,
                      layer: str) -> np.random.Generator:
     """U (gH, I), W (gH, H), b (gH,) drawn from U(−1/√H, 1/√H), the PyTorch default."""
     H, I = module.hidden_size, module.input_size
@@ -153,13 +167,16 @@ def _make_rnn_params(module: Module, gates: int, bias: bool, dtype: Any, seed: A
     return rng
 
 
-class RNN(Module):
+class RNN(RecurrentLayer):
     """The seed's recurrent unit unrolled over time: h_t = σ(x_t Uᵀ + h_{t−1} Wᵀ + b).
 
     Parameters: U (H, I), W (H, H), b (H,).  x (T, B, I), h0 (B, H) or None (zeros)
     → hs (T, B, H), h_T (B, H). `init` ("default" | "orthogonal" | "identity") and
     `spectral_radius` choose W for vanishing/exploding-gradient experiments.
     """
+
+    nonlinearity: str
+    _act: Callable[[Tensor], Tensor]
 
     def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh",
                  bias: bool = True, init: str = "default", spectral_radius: float | None = None,
@@ -180,7 +197,7 @@ class RNN(Module):
         return f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
 
 
-def _setup_recurrent(module: Module, input_size: int, hidden_size: int, nonlinearity: str,
+def _setup_recurrent(module: RNN | ElmanRNN, input_size: int, hidden_size: int, nonlinearity: str,
                      bias: bool, scheme: str, rho: float | None, seed: Any, dtype: Any,
                      layer: str) -> np.random.Generator:
     module.input_size = check_size(input_size, "input_size", layer)
@@ -211,13 +228,16 @@ def rnn_unroll(module: Any, x: Any, h0: Any, layer: str) -> list[Tensor]:
     return hs
 
 
-class ElmanRNN(Module):
+class ElmanRNN(RecurrentLayer):
     """The notes' full model: h_t = σ(U x_t + W h_{t−1} + b), y_t = φ(V h_t + c).
 
     Parameters: U (H, I), W (H, H), b (H,), V (O, H), c (O,); φ is "identity" or "softmax".
     x (T, B, I), h0 (B, H) or None → ys (T, B, O), h_T (B, H). Train it with
     `functional.squared_error(ys, targets)`, the notes' E = ½ Σ_t Σ_i ||y_t − g_t||².
     """
+
+    nonlinearity: str
+    _act: Callable[[Tensor], Tensor]
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int,
                  nonlinearity: str = "tanh", output: str = "identity", bias: bool = True,

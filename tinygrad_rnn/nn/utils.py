@@ -15,12 +15,13 @@ from .module import Module, functional_call
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "save", "load", "functional_call"]
 
 
-def _with_grads(params: Iterable[Tensor] | Tensor, op: str) -> list[Tensor]:
+def _grads_of(params: Iterable[Tensor] | Tensor, op: str) -> list[np.ndarray]:
+    """The gradient arrays of the parameters that have one (to update in place)."""
     params = [params] if isinstance(params, Tensor) else list(params)
     for i, p in enumerate(params):
         if not isinstance(p, Tensor):
             raise TypeError(f"{op}: parameter {i} is a {type(p).__name__}, not a Tensor")
-    return [p for p in params if p.grad is not None]
+    return [p.grad for p in params if p.grad is not None]
 
 
 def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float,
@@ -32,7 +33,7 @@ def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float,
     """
     if not (max_norm >= 0):
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
-    grads = [p.grad for p in _with_grads(params, "clip_grad_norm_")]
+    grads = _grads_of(params, "clip_grad_norm_")
     if not grads:
         return 0.0
     norm_type = float(norm_type)
@@ -57,8 +58,8 @@ def clip_grad_value_(params: Iterable[Tensor] | Tensor, clip_value: float) -> No
     """Clamp every gradient element into [−clip_value, clip_value], in place."""
     if not (clip_value >= 0):
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
-    for p in _with_grads(params, "clip_grad_value_"):
-        np.clip(p.grad, -clip_value, clip_value, out=p.grad)
+    for g in _grads_of(params, "clip_grad_value_"):
+        np.clip(g, -clip_value, clip_value, out=g)
 
 
 def save(module: Module, path: str | os.PathLike, **metadata: Any) -> None:

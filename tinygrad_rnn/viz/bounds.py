@@ -17,6 +17,7 @@ The rules, in order:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 
 from .fold import depths
 from .trace import Graph
@@ -56,7 +57,8 @@ def step_budget(graph: Graph, base: str, max_steps: int | None) -> int:
     return max(2, min(STEP_BUDGET["op"], fit))
 
 
-def _attempts(graph: Graph, view: str, collapse_k: int, max_steps: int | None):
+def _attempts(graph: Graph, view: str, collapse_k: int, max_steps: int | None
+              ) -> Iterator[tuple[str, int, int, int]]:
     """(view, collapse_k, max_steps, chain_levels) to try, from the most detailed down."""
     base = "cell" if "cell" in view else "op"
     budget = step_budget(graph, base, max_steps)
@@ -89,6 +91,7 @@ def choose_view(graph: Graph, view: str, collapse_k: int, max_nodes: int | None,
                 f"max_nodes={max_nodes}: drawn as the {kind} view, {k} steps kept at each end")
             break
     else:
+        assert smallest is not None  # _attempts yields at least one view
         raise ValueError(f"draw: even the most folded view has {len(smallest.nodes)} nodes, "
                          f"more than max_nodes={max_nodes}; raise max_nodes or use "
                          "viz.explore(loss) for an interactive view")

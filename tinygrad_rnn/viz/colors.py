@@ -95,7 +95,9 @@ def node_style(stat: GradStat, cmap: LogColormap, norm: str) -> dict[str, str]:
     state = stat.state
     if state != "finite":
         return dict(STATE_NODE_STYLE[state])
-    fill = cmap.color(stat.norm(norm))
+    value = stat.norm(norm)
+    assert value is not None  # a finite stat has a gradient
+    fill = cmap.color(value)
     text = "#ffffff" if luminance(fill) < 0.3 else "#111111"
     return {"style": "rounded,filled", "fillcolor": fill, "color": "#333333",
             "fontcolor": text, "penwidth": "1.0"}
@@ -110,7 +112,9 @@ def edge_style(stat: GradStat, cmap: LogColormap, norm: str) -> dict[str, str]:
         return {"style": "dashed", "color": "#6a6a6a", "penwidth": "0.8", "arrowsize": "0.5"}
     if state == "nonfinite":
         return {"style": "bold", "color": "#d1001f", "penwidth": "3.0", "arrowsize": "0.7"}
-    frac = cmap.fraction(stat.norm(norm))
+    value = stat.norm(norm)
+    assert value is not None  # "finite": a gradient is present
+    frac = cmap.fraction(value)
     return {"color": "#3a3a3a", "penwidth": f"{0.7 + 3.8 * frac:.2f}",
             "arrowsize": f"{0.45 + 0.35 * frac:.2f}"}
 

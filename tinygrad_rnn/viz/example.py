@@ -33,7 +33,7 @@ def sequence_model(kind: str = "rnn", input_size: int = 3, hidden: int = 8,
     if nonlinearity != "tanh" or radius is not None:
         raise ValueError(f"sequence_model: nonlinearity and radius apply to the Elman RNN only, "
                          f"not to {kind}")
-    model = (nn.LSTM if kind == "lstm" else nn.GRU)(input_size, hidden, seed=seed)
+    core = (nn.LSTM if kind == "lstm" else nn.GRU)(input_size, hidden, seed=seed)
     head = nn.Linear(hidden, output_size, seed=seed)
 
     def readout(hs: list[Tensor]) -> Tensor:
@@ -41,8 +41,8 @@ def sequence_model(kind: str = "rnn", input_size: int = 3, hidden: int = 8,
         with scope("output"):
             z = stack(hs).reshape(T * B, H) @ head.weight.T + head.bias
             return z.reshape(T, B, output_size)
-    params = {"U": model.U, "W": model.W, "b": model.b, "V": head.weight, "c": head.bias}
-    return model, readout, params
+    params = {"U": core.U, "W": core.W, "b": core.b, "V": head.weight, "c": head.bias}
+    return core, readout, params
 
 
 def explore_unrolled(steps: int = 100, kind: str = "rnn", hidden: int = 8,

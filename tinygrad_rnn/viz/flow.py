@@ -155,11 +155,13 @@ def sweep(radii: Sequence[float] = (0.5, 0.9, 1.0, 1.1, 1.5),
                                     *measure(model, x, g)))
     if lstm:
         for bias in (0.0, 3.0):
-            model = nn.LSTM(input_size, H, seed=seed)
-            model.b.data[H:2 * H] = bias  # gate order i, f, g, o: the forget gate's bias
+            lstm_model = nn.LSTM(input_size, H, seed=seed)  # (with a bias: the default)
+            assert lstm_model.b is not None
+            lstm_model.b.data[H:2 * H] = bias  # gate order i, f, g, o: the forget gate's bias
             head = nn.Linear(H, input_size, seed=seed)
             curves.append(FlowCurve(f"LSTM, forget bias {bias:g}", "lstm", None, None,
-                                    *measure(model, x, g, lambda hs, head=head: head(stack(hs)))))
+                                    *measure(lstm_model, x, g,
+                                             lambda hs, head=head: head(stack(hs)))))
     results = FlowResults(T, H, curves)
     if clip:
         results.clip_runs, results.clip_setup = clip_experiment(T=T, H=H, seed=seed)
@@ -193,10 +195,10 @@ def _train(x: Tensor, g: np.ndarray, radius: float, nonlinearity: str, H: int, s
             loss = squared_error(ys, g) * (1.0 / B)
             loss.backward()
             # With T=1, h_0 = 0 so W is never used and gets no gradient: it adds 0 to the norm.
-            params = [p for p in model.parameters() if p.grad is not None]
-            total = float(np.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params)))
-            if max_norm is not None:
-                nn.utils.clip_grad_norm_(params, max_norm)
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            total = float(np.sqrt(sum(float(np.vdot(d, d)) for d in grads)))
+            if max_norm is not None:  # (it skips the parameters without a gradient too)
+                nn.utils.clip_grad_norm_(model.parameters(), max_norm)
             losses.append(loss.item())
             norms.append(total)
             if not (np.isfinite(losses[-1]) and np.isfinite(total)):

@@ -10,6 +10,7 @@ leaves that feed only them, become one node. A chain of 10^5 ops thus draws as a
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from .trace import GradStat, Graph, Node
 
@@ -76,9 +77,10 @@ def grad_range(stats: dict, norm: str) -> dict:
     {"lo": (key, value), "hi": (key, value), "zero": count, "none": count, "nonfinite": [keys]}.
     "lo" and "hi" range over the finite entries (exact zeros included); None if there are none."""
     finite = {k: s.norm(norm) for k, s in stats.items() if s.state in ("finite", "zero")}
-    out = {"lo": None, "hi": None, "zero": sum(1 for s in stats.values() if s.state == "zero"),
-           "none": sum(1 for s in stats.values() if s.state == "none"),
-           "nonfinite": [k for k, s in stats.items() if s.state == "nonfinite"]}
+    out: dict[str, Any] = {
+        "lo": None, "hi": None, "zero": sum(1 for s in stats.values() if s.state == "zero"),
+        "none": sum(1 for s in stats.values() if s.state == "none"),
+        "nonfinite": [k for k, s in stats.items() if s.state == "nonfinite"]}
     if finite:
         lo = min(finite, key=lambda k: finite[k])
         hi = max(finite, key=lambda k: finite[k])

@@ -27,7 +27,7 @@ def _radius_colors(radii: list[float]) -> dict[float, Any]:
     return {r: cmap(0.05 + 0.85 * i / span) for i, r in enumerate(ordered)}
 
 
-def _flow_panel(ax: Any, results: FlowResults, nonlinearity: str, colors: dict) -> None:
+def _flow_panel(ax: Any, results: FlowResults, nonlinearity: str | None, colors: dict) -> None:
     d = np.arange(results.T)[::-1]  # steps back from the loss, for h_1 .. h_T
     for c in results.curves:
         if c.kind == "rnn" and c.nonlinearity == nonlinearity:
@@ -80,7 +80,7 @@ def flow_figure(results: FlowResults) -> Figure:
     fig = Figure(figsize=(4.6 * panels, 4.2), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, panels, squeeze=False)[0]
-    colors = _radius_colors([c.radius for c in results.curves if c.kind == "rnn"])
+    colors = _radius_colors([c.radius for c in results.curves if c.radius is not None])
     for ax, nonlinearity in zip(axes, nonlinearities):
         _flow_panel(ax, results, nonlinearity, colors)
     if nonlinearities:

@@ -189,9 +189,8 @@ def _display_node(key: str, members: list[Node], adj: _Adjacency) -> VNode:
         return VNode(key, "fold", "ops folded", f"{ops} ops in a chain", None, grad_out, grad_in,
                      members)
     if key == "fold":
-        first, last = members[0].step, members[0].step
-        for m in members:
-            first, last = min(first, m.step), max(last, m.step)
+        steps = [m.step for m in members if m.step is not None]  # (all of them: a fold is of steps)
+        first, last = min(steps), max(steps)
         return VNode(key, "fold", f"t={first} … t={last}", f"{last - first + 1} steps folded",
                      None, grad_out, grad_in, members)
     if key.startswith("cell"):
