@@ -76,6 +76,21 @@ class Painter:
 
     def digraph(self, title: str) -> graphviz.Digraph:
         row = "cell" in self.view.kind  # cells in one row, inputs above, outputs below
+        g = self.canvas(title, row)
+        by_cluster: dict[Any, list[VNode]] = {}
+        for v in self.view.nodes:
+            by_cluster.setdefault(v.cluster, []).append(v)
+        self.step_clusters(g, by_cluster)
+        if row:
+            self.row_layout(g, by_cluster.get(None, []))
+        else:
+            for v in by_cluster.get(None, ()):
+                self.node(g, v)
+        self.edges(g)
+        return g
+
+    def canvas(self, title: str, row: bool) -> graphviz.Digraph:
+        """The empty picture: left to right for the op views, top to bottom for a row of cells."""
         g = graphviz.Digraph("unrolled", graph_attr={
             "rankdir": "TB" if row else "LR", "newrank": "true",
             "nodesep": "0.3" if row else "0.18", "ranksep": "0.6" if row else "0.32",
@@ -85,9 +100,10 @@ class Painter:
         g.attr("node", fontname=FONT, fontsize="10", shape="box", height="0.3",
                margin="0.06,0.03")
         g.attr("edge", fontname=FONT, fontsize="8")
-        by_cluster: dict[Any, list[VNode]] = {}
-        for v in self.view.nodes:
-            by_cluster.setdefault(v.cluster, []).append(v)
+        return g
+
+    def step_clusters(self, g: graphviz.Digraph, by_cluster: dict[Any, list[VNode]]) -> None:
+        """The op views: one cluster per time step holding that step's ops."""
         for step in self.view.clusters():
             with g.subgraph(name=f"cluster_t{step}") as c:
                 c.attr(label=f"t={step}", style="rounded,filled", fillcolor="#f4f4f6",
@@ -95,23 +111,28 @@ class Painter:
                        margin="6", id=f"cluster_t{step}")
                 for v in by_cluster[step]:
                     self.node(c, v)
-        beside = self.beside() if row else {}
-        for v in by_cluster.get(None, ()):
-            if not (row and _on_spine(v)) and v.id not in beside:
+
+    def row_layout(self, g: graphviz.Digraph, outside: list[VNode]) -> None:
+        """The cell views: the spine of cells in one rank, and each leaf that feeds a single
+        node off the spine in that node's rank."""
+        beside = self.beside()
+        for v in outside:
+            if not _on_spine(v) and v.id not in beside:
                 self.node(g, v)
-        if row:
-            with g.subgraph(name="spine") as r:
+        with g.subgraph(name="spine") as r:
+            r.attr(rank="same")
+            for v in outside:
+                if _on_spine(v):
+                    self.node(r, v)
+        nodes = {v.id: v for v in self.view.nodes}
+        for i, (target, leaves) in enumerate(_invert(beside).items()):
+            with g.subgraph(name=f"beside{i}") as r:
                 r.attr(rank="same")
-                for v in by_cluster.get(None, ()):
-                    if _on_spine(v):
-                        self.node(r, v)
-            nodes = {v.id: v for v in self.view.nodes}
-            for i, (target, leaves) in enumerate(_invert(beside).items()):
-                with g.subgraph(name=f"beside{i}") as r:
-                    r.attr(rank="same")
-                    r.node(target)
-                    for leaf in leaves:
-                        self.node(r, nodes[leaf])
+                r.node(target)
+                for leaf in leaves:
+                    self.node(r, nodes[leaf])
+
+    def edges(self, g: graphviz.Digraph) -> None:
         spine = {v.id for v in self.view.nodes if _on_spine(v)}
         for i, e in enumerate(self.view.edges):
             attrs = edge_style(e.grad, self.cmap, self.norm)
@@ -122,7 +143,6 @@ class Painter:
             merged = f" ({e.count} edges merged)" if e.count > 1 else ""
             tip = "\n".join([f"{e.src} → {e.dst}{merged}"] + grad_lines(e.grad, "|grad carried|"))
             g.edge(e.src, e.dst, id=f"e{i}", tooltip=tip, **attrs)
-        return g
 
     def beside(self) -> dict[str, str]:
         """Leaves that feed exactly one node off the spine go into that node's rank (so U and b
@@ -256,9 +276,7 @@ class Painter:
         cells = []
         for name, stat in parts:
             if stat.state == "finite":
-                value = stat.norm(self.norm)
-                assert value is not None  # a finite stat has a gradient
-                color, style = self.cmap.color(value), ""
+                color, style = self.cmap.color(stat.norm(self.norm)), ""
             else:
                 color = STATE_NODE_STYLE[stat.state]["fillcolor"]
                 style = ' STYLE="dashed"' if stat.state == "zero" else ""
