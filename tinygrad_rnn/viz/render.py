@@ -276,7 +276,9 @@ class Painter:
         cells = []
         for name, stat in parts:
             if stat.state == "finite":
-                color, style = self.cmap.color(stat.norm(self.norm)), ""
+                value = stat.norm(self.norm)
+                assert value is not None  # a finite stat has a gradient
+                color, style = self.cmap.color(value), ""
             else:
                 color = STATE_NODE_STYLE[stat.state]["fillcolor"]
                 style = ' STYLE="dashed"' if stat.state == "zero" else ""
