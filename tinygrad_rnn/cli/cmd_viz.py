@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..viz.views import VIEWS
 from .errors import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -20,12 +21,11 @@ from .errors import (
     unclaimed,
     writable,
 )
-from .models import check_sizes
+from .models import MODELS, NONLINEARITIES, check_sizes
 
 FORMATS = ("svg", "png", "pdf", "dot")
 FIGURES = ("png", "svg", "pdf")  # what matplotlib writes for flow
 PAGES = ("html", "htm")
-VIEWS = ("op", "cell", "collapsed")
 SIZE_FLAGS = "--hidden or --steps"
 
 
@@ -98,10 +98,10 @@ def add_explore_parser(sub: Any) -> None:
                                    "coloured by its gradient, the op-level graph of any range, "
                                    "the gradient over training and the influence matrix.")
     x.add_argument("--steps", type=positive_int, default=100, help="time steps T (100)")
-    x.add_argument("--model", choices=("rnn", "lstm", "gru"), default="rnn",
+    x.add_argument("--model", choices=MODELS, default="rnn",
                    help="rnn: the notes' Elman RNN; lstm; gru (rnn)")
     x.add_argument("--hidden", type=positive_int, default=8, help="hidden size H (8)")
-    x.add_argument("--nonlinearity", choices=("tanh", "relu", "sigmoid"),
+    x.add_argument("--nonlinearity", choices=NONLINEARITIES,
                    help="σ of the Elman RNN (tanh)")
     x.add_argument("--radius", type=positive_float,
                    help="spectral radius of W, Elman RNN only (none: W as initialised, "

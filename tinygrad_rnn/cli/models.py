@@ -19,7 +19,7 @@ from .errors import CLIError
 
 MODELS = ("rnn", "lstm", "gru")
 OPTIMIZERS = ("adam", "sgd", "adagrad")
-NONLINEARITIES = ("tanh", "sigmoid", "relu")
+NONLINEARITIES = tuple(nn.NONLINEARITIES)  # the layers' own list, in their order
 
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # row blocks of U, W and b

@@ -7,6 +7,7 @@ clipping), and `save`/`load` to .npz. `nn.functional` is `tinygrad_rnn.functiona
 
 from .. import functional
 from . import init, utils
+from .checks import NONLINEARITIES
 from .gated import GRU, LSTM, GatedModel, GRUCell, LSTMCell
 from .linear import (
     MLP,
@@ -22,7 +23,7 @@ from .linear import (
     get_activation,
 )
 from .module import Module, Parameter, Sequential, StateDictError, functional_call
-from .rnn import NONLINEARITIES, RNN, ElmanRNN, RNNCell
+from .rnn import RNN, ElmanRNN, RNNCell
 from .utils import clip_grad_norm_, clip_grad_value_, load, save
 
 __all__ = [

@@ -19,17 +19,9 @@ import numpy as np
 from .. import ops
 from ..autograd import scope
 from ..tensor import Tensor, stack
+from .checks import check_sequence, check_size, check_state, check_step_input
 from .module import Module, Parameter
-from .rnn import (
-    RecurrentLayer,
-    _make_rnn_params,
-    check_sequence,
-    check_size,
-    check_state,
-    check_step_input,
-    project_inputs,
-    step_scopes,
-)
+from .rnn import RecurrentLayer, make_rnn_params, project_inputs, step_scopes
 
 State = tuple[Tensor, Tensor]
 
@@ -59,7 +51,7 @@ def _init_gated(module: RecurrentLayer, input_size: int, hidden_size: int, gates
                 seed: Any, dtype: Any, layer: str) -> None:
     module.input_size = check_size(input_size, "input_size", layer)
     module.hidden_size = check_size(hidden_size, "hidden_size", layer)
-    _make_rnn_params(module, gates, bias, dtype, seed, layer)
+    make_rnn_params(module, gates, bias, dtype, seed, layer)
 
 
 def _check_lstm_state(state: Any, batch: int, module: RecurrentLayer, layer: str) -> State | None:

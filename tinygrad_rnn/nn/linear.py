@@ -13,8 +13,8 @@ import numpy as np
 from .. import functional as F
 from ..tensor import Tensor
 from . import init as _init
+from .checks import as_input, check_size
 from .module import Module, Parameter, Sequential, float_dtype
-from .rnn import as_input, check_size
 
 
 class Linear(Module):

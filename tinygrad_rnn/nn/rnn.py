@@ -21,70 +21,15 @@ from ..autograd import gc_paused, scope, time_steps
 from ..functional import softmax
 from ..tensor import Tensor, stack
 from . import init as _init
+from .checks import (
+    OUTPUTS,
+    check_nonlinearity,
+    check_sequence,
+    check_size,
+    check_state,
+    check_step_input,
+)
 from .module import Module, Parameter, float_dtype
-
-NONLINEARITIES: dict[str, Callable[[Tensor], Tensor]] = {
-    "tanh": ops.Tanh.apply, "sigmoid": ops.Sigmoid.apply, "relu": ops.ReLU.apply,
-}
-OUTPUTS = ("identity", "softmax")
-
-
-# ------------------------------------------------------------------------------- validation
-def check_size(value: Any, name: str, layer: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def check_nonlinearity(name: Any, layer: str) -> Callable[[Tensor], Tensor]:
-    if name not in NONLINEARITIES:
-        raise ValueError(f"{layer}: unknown nonlinearity {name!r}; expected one of "
-                         f"{sorted(NONLINEARITIES)}")
-    return NONLINEARITIES[name]
-
-
-def as_input(x: Any, dtype: np.dtype, layer: str, what: str) -> Tensor:
-    """Arrays/lists become tensors of the layer's dtype; a tensor must already have it."""
-    if not isinstance(x, Tensor):
-        try:
-            return Tensor(x, dtype=dtype)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"{layer}: {what} must be a Tensor or an array of numbers ({e})"
-                            ) from None
-    if x.dtype != dtype:
-        raise TypeError(f"{layer}: {what} has dtype {x.dtype} but the layer's parameters are "
-                        f"{dtype}; convert one of them (module.to(...) or Tensor(..., dtype=))")
-    return x
-
-
-def check_sequence(x: Any, input_size: int, dtype: np.dtype, layer: str) -> Tensor:
-    """x must be time-major (T, B, input_size) with T, B >= 1."""
-    x = as_input(x, dtype, layer, "input x")
-    if x.ndim != 3 or x.shape[2] != input_size or x.shape[0] < 1 or x.shape[1] < 1:
-        raise ValueError(f"{layer}: expected input x of shape (T, B, {input_size}) (time-major, "
-                         f"T >= 1, B >= 1), got shape {x.shape}")
-    return x
-
-
-def check_step_input(x: Any, input_size: int, dtype: np.dtype, layer: str) -> Tensor:
-    """x_t must be (B, input_size)."""
-    x = as_input(x, dtype, layer, "input x_t")
-    if x.ndim != 2 or x.shape[1] != input_size or x.shape[0] < 1:
-        raise ValueError(f"{layer}: expected input x_t of shape (B, {input_size}), got shape "
-                         f"{x.shape}")
-    return x
-
-
-def check_state(h: Any, batch: int, hidden_size: int, dtype: np.dtype, layer: str,
-                what: str = "h0") -> Tensor:
-    """A given state must be (B, H); None means zeros."""
-    if h is None:
-        return Tensor(np.zeros((batch, hidden_size), dtype=dtype))
-    h = as_input(h, dtype, layer, what)
-    if h.shape != (batch, hidden_size):
-        raise ValueError(f"{layer}: expected {what} of shape (B, H) = ({batch}, {hidden_size}), "
-                         f"got shape {h.shape}")
-    return h
 
 
 def project_inputs(x: Tensor, U: Tensor, b: Tensor | None) -> Tensor:
@@ -110,7 +55,7 @@ def step_scopes() -> Iterator[Callable[[int], None]]:
 # ---------------------------------------------------------------------------------- layers
 class RecurrentLayer(Module):
     """What every recurrent layer has: its sizes and U (gH, I), W (gH, H), b (gH,) or None,
-    set by `_make_rnn_params` (g gates per unit: 1 here, 4 for the LSTM, 3 for the GRU)."""
+    set by `make_rnn_params` (g gates per unit: 1 here, 4 for the LSTM, 3 for the GRU)."""
 
     input_size: int
     hidden_size: int
@@ -135,7 +80,7 @@ class RNNCell(RecurrentLayer):
         self.hidden_size = check_size(hidden_size, "hidden_size", "RNNCell")
         self._act = check_nonlinearity(nonlinearity, "RNNCell")
         self.nonlinearity = nonlinearity
-        _make_rnn_params(self, 1, bias, dtype, seed, "RNNCell")
+        make_rnn_params(self, 1, bias, dtype, seed, "RNNCell")
 
     def forward(self, x_t: Any, h: Any = None) -> Tensor:
         dtype = self.W.dtype
@@ -150,7 +95,7 @@ class RNNCell(RecurrentLayer):
         return f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
 
 
-def _make_rnn_params(module: RecurrentLayer, gates: int, bias: bool, dtype: Any, seed: Any,
+def make_rnn_params(module: RecurrentLayer, gates: int, bias: bool, dtype: Any, seed: Any,
                      layer: str) -> np.random.Generator:
     """U (gH, I), W (gH, H), b (gH,) drawn from U(−1/√H, 1/√H), the PyTorch default."""
     H, I = module.hidden_size, module.input_size
@@ -204,7 +149,7 @@ def _setup_recurrent(module: RNN | ElmanRNN, input_size: int, hidden_size: int, 
     module.hidden_size = check_size(hidden_size, "hidden_size", layer)
     module._act = check_nonlinearity(nonlinearity, layer)
     module.nonlinearity = nonlinearity
-    rng = _make_rnn_params(module, 1, bias, dtype, seed, layer)
+    rng = make_rnn_params(module, 1, bias, dtype, seed, layer)
     _init.init_recurrent_(module.W, scheme, rho, rng, layer)
     if scheme == "identity" and module.b is not None:
         _init.zeros_(module.b)  # IRNN: W = I and b = 0
