@@ -318,7 +318,8 @@ class Tensor:
         return inplace.update(self, np.true_divide, other, "div_")
 
     def copy_(self, src: Any) -> Tensor:
-        """Copy src's values into this tensor (broadcast to its shape, cast to its dtype)."""
+        """Copy src's values into this tensor (broadcast to its shape; a cast within one kind,
+        e.g. float64 into float32, is fine, a float into an int tensor raises)."""
         return inplace.update(self, None, src, "copy_")
 
     def fill_(self, value: Any) -> Tensor:
