@@ -8,14 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import no_grad
-from ..io import atomic_write
 from ..tensor import Tensor
-
-
-def save_figure(fig: Any, path: Path, dpi: int = 110) -> None:
-    """Save via a temp file + rename, so a half-written picture never replaces a good one."""
-    fmt = path.suffix.lstrip(".") or "png"
-    atomic_write(path, lambda f: fig.savefig(f, dpi=dpi, format=fmt))
 
 
 def forecast_figure(path: Path, task: Any, model: Any, result: dict[str, float],
@@ -28,6 +21,8 @@ def forecast_figure(path: Path, task: Any, model: Any, result: dict[str, float],
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from ..viz.plot import save_figure  # atomic: a half-written picture never replaces one
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), height_ratios=(3, 2))
     _plot_forecast(top, task, model, result, start_year, per_year)

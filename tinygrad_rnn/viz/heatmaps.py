@@ -4,17 +4,15 @@ with viridis, like the graph pictures. Object API on the Agg canvas, no pyplot s
 
 from __future__ import annotations
 
-import io
-import os
-from pathlib import Path
-
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from .drawing import _atomic_write
 from .influence import Influence, TrainingFlow
+from .plot import save_figure
+
+__all__ = ["influence_figure", "save_figure", "training_figure"]
 
 
 def _log_norm(values: np.ndarray) -> LogNorm:
@@ -53,15 +51,3 @@ def influence_figure(influence: Influence) -> Figure:
     ax.set_title("Influence ‖∂h_t/∂h_s‖₂, s ≤ t", fontsize=11)
     fig.colorbar(image, ax=ax, label="spectral norm (log scale)")
     return fig
-
-
-def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
-    """Write a figure to `path` (.png, .svg or .pdf), atomically."""
-    path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in ("png", "svg", "pdf"):
-        raise ValueError(f"save_figure: unknown format {path.suffix!r}; use .png, .svg or .pdf")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=dpi, metadata={"Date": None} if fmt == "svg" else None)
-    _atomic_write(path, buffer.getvalue())
-    return path

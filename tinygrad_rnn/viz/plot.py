@@ -97,17 +97,23 @@ def flow_figure(results: FlowResults) -> Figure:
     return fig
 
 
-def plot_flow(results: FlowResults, path: str | os.PathLike, dpi: int = 110) -> Path:
-    """Write the flow figure to `path` (.png, .svg or .pdf), atomically."""
+def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110,
+                what: str = "save_figure") -> Path:
+    """Write a matplotlib figure to `path` (.png, .svg or .pdf), atomically; an SVG carries no
+    date, so the same figure gives the same bytes. `what` names the caller in the error."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg", "pdf"):
-        raise ValueError(f"plot_flow: unknown format {path.suffix!r}; use .png, .svg or .pdf")
+        raise ValueError(f"{what}: unknown format {path.suffix!r}; use .png, .svg or .pdf")
     buffer = io.BytesIO()
-    flow_figure(results).savefig(buffer, format=fmt, dpi=dpi,
-                                 metadata={"Date": None} if fmt == "svg" else None)
+    fig.savefig(buffer, format=fmt, dpi=dpi, metadata={"Date": None} if fmt == "svg" else None)
     _atomic_write(path, buffer.getvalue())
     return path
+
+
+def plot_flow(results: FlowResults, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Write the flow figure to `path` (.png, .svg or .pdf), atomically."""
+    return save_figure(flow_figure(results), path, dpi, what="plot_flow")
 
 
 def write_flow_figure(out: str | os.PathLike = "gradient_flow.png", **sweep_kwargs: Any
