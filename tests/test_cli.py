@@ -104,19 +104,22 @@ def test_progress_shows_loss_and_gradient_norm(tmp_path, capsys):
     assert "loss " in err and "|grad| " in err and "4/4" in err
 
 
+class Tty:
+    """A stream that says it is a terminal and keeps what the progress bar wrote."""
+
+    text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, s: str) -> None:
+        self.text += s
+
+    def flush(self) -> None:
+        pass
+
+
 def test_progress_bar_redraws_in_place_on_a_terminal():
-    class Tty:
-        text = ""
-
-        def isatty(self) -> bool:
-            return True
-
-        def write(self, s: str) -> None:
-            self.text += s
-
-        def flush(self) -> None:
-            pass
-
     stream = Tty()
     bar = ProgressBar(3, stream=stream, min_interval=0.0)
     for step in (1, 2, 3):
@@ -130,18 +133,6 @@ def test_progress_lines_never_wrap_a_narrow_terminal(monkeypatch):
     import os as _os
 
     monkeypatch.setattr("shutil.get_terminal_size", lambda *a: _os.terminal_size((40, 20)))
-
-    class Tty:
-        text = ""
-
-        def isatty(self) -> bool:
-            return True
-
-        def write(self, s: str) -> None:
-            self.text += s
-
-        def flush(self) -> None:
-            pass
 
     stream = Tty()
     bar = ProgressBar(1000, stream=stream, min_interval=0.0)
