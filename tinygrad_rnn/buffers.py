@@ -79,13 +79,6 @@ def _allocate(shape: tuple[int, ...], dtype: np.dtype, key: tuple, queue: Any) -
 _refs = sys.getrefcount
 
 
-def prod(shape: tuple[int, ...]) -> int:
-    n = 1
-    for side in shape:
-        n *= side
-    return n
-
-
 def _evict(keep: tuple) -> None:
     """Forget whole shapes, least recently used first, until the cache fits its limit."""
     for key in list(_QUEUES):
