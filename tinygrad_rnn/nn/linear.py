@@ -1,4 +1,5 @@
-"""Feed-forward building blocks: Linear, activation modules, the notes' MLP, and loss modules.
+"""Feed-forward building blocks: Linear, activation modules and the notes' MLP (the loss
+modules live in losses.py and are re-exported here).
 
 All are composites of engine primitives (see `functional.py`); none defines a backward.
 """
@@ -14,7 +15,9 @@ from .. import functional as F
 from ..tensor import Tensor
 from . import init as _init
 from .checks import as_input, check_size
-from .module import Module, Parameter, Sequential, float_dtype
+from .containers import Sequential
+from .losses import CrossEntropyLoss, MSELoss, NLLLoss, SquaredError
+from .module import Module, Parameter, float_dtype
 
 
 class Linear(Module):
@@ -125,23 +128,5 @@ class MLP(Sequential):
         self.sizes = sizes
 
 
-# ------------------------------------------------------------------------------------ losses
-class SquaredError(Module):
-    """The notes' error E = ½ Σ_t Σ_i ||y_t − g_t||² (a sum). Any matching shapes → scalar."""
-
-    def forward(self, prediction: Tensor, target: Any) -> Tensor:
-        return F.squared_error(prediction, target)
-
-
-class MSELoss(Module):
-    """mean((prediction − target)²). Any matching shapes → scalar."""
-
-    def forward(self, prediction: Tensor, target: Any) -> Tensor:
-        return F.mse_loss(prediction, target)
-
-
-class CrossEntropyLoss(Module):
-    """mean over rows of −log softmax(logits)[target]. logits (..., C), target (...) ints."""
-
-    def forward(self, logits: Tensor, target: Any) -> Tensor:
-        return F.cross_entropy(logits, target)
+__all__ = ["Linear", "MLP", "Tanh", "Sigmoid", "ReLU", "Identity", "Softmax",
+           "get_activation", "SquaredError", "MSELoss", "CrossEntropyLoss", "NLLLoss"]

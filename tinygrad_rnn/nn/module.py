@@ -56,10 +56,12 @@ class Module:
 
     _param_names: list[str]  # in assignment order (set in __init__, past __setattr__)
     _module_names: list[str]
+    training: bool  # True after construction; `train()`/`eval()` set it on every submodule
 
     def __init__(self) -> None:
         object.__setattr__(self, "_param_names", [])
         object.__setattr__(self, "_module_names", [])
+        object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_param_names" not in self.__dict__:
@@ -131,10 +133,38 @@ class Module:
     def num_parameters(self) -> int:
         return sum(p.data.size for p in self.parameters())
 
-    def zero_grad(self) -> None:
-        """Forget all accumulated gradients (sets `.grad` to None, as PyTorch's default)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget all accumulated gradients: `.grad = None` (PyTorch's default), or, with
+        set_to_none=False, gradients of zeros (fresh arrays: a gradient array handed out
+        earlier is never changed)."""
         for param in self.parameters():
-            param.grad = None
+            if set_to_none or param.grad is None:
+                param.grad = None
+            else:
+                param.grad = np.zeros_like(param.grad)
+
+    # ------------------------------------------------------------------------------ modes
+    def train(self, mode: bool = True) -> Module:
+        """Set `training = mode` on this module and every submodule; returns self.
+
+        Only layers whose forward differs (Dropout, the dropout between stacked RNN layers)
+        read it.
+        """
+        if not isinstance(mode, bool):
+            raise TypeError(f"{type(self).__name__}.train: mode must be a bool, got {mode!r}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """`train(False)`: dropout becomes the identity."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set `requires_grad` on every parameter (False freezes them); returns self."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
 
     # ----------------------------------------------------------------------------- state
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -204,32 +234,6 @@ class Module:
 def _append_once(names: list[str], name: str) -> None:
     if name not in names:
         names.append(name)
-
-
-class Sequential(Module):
-    """Apply modules in order: y = fₙ(…f₂(f₁(x))). Children are named "0", "1", …"""
-
-    def __init__(self, *modules: Module) -> None:
-        super().__init__()
-        for i, module in enumerate(modules):
-            if not isinstance(module, Module):
-                raise TypeError(f"Sequential: argument {i} is a {type(module).__name__}, not a "
-                                "Module")
-            setattr(self, str(i), module)
-
-    def __len__(self) -> int:
-        return len(self._module_names)
-
-    def __getitem__(self, index: int) -> Module:
-        return getattr(self, self._module_names[index])
-
-    def __iter__(self) -> Iterator[Module]:
-        return self.children()
-
-    def forward(self, x: Any) -> Any:
-        for module in self.children():
-            x = module(x)
-        return x
 
 
 @contextlib.contextmanager

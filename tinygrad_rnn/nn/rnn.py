@@ -30,6 +30,18 @@ from .checks import (
     check_step_input,
 )
 from .module import Module, Parameter, float_dtype
+from .stacked import (
+    configure,
+    describe,
+    directions,
+    final_state,
+    initial_states,
+    layer_output,
+    make_direction_params,
+    run_layers,
+    step_order,
+    time_major_input,
+)
 
 
 def project_inputs(x: Tensor, U: Tensor, b: Tensor | None) -> Tensor:
@@ -55,13 +67,24 @@ def step_scopes() -> Iterator[Callable[[int], None]]:
 # ---------------------------------------------------------------------------------- layers
 class RecurrentLayer(Module):
     """What every recurrent layer has: its sizes and U (gH, I), W (gH, H), b (gH,) or None,
-    set by `make_rnn_params` (g gates per unit: 1 here, 4 for the LSTM, 3 for the GRU)."""
+    set by `make_rnn_params` (g gates per unit: 1 here, 4 for the LSTM, 3 for the GRU).
+
+    The stacking options default to one time-major, unidirectional layer; `_stacked` is True
+    when any differs, and sends forward through stacked.py instead of the hot path.
+    """
 
     input_size: int
     hidden_size: int
     U: Parameter
     W: Parameter
     b: Parameter | None
+    num_layers: int = 1
+    batch_first: bool = False
+    bidirectional: bool = False
+    dropout: float = 0.0
+    _stacked: bool = False
+    _dropout_rng: np.random.Generator
+    _gates: int = 1  # row blocks of U, W and b: 1 here, 4 for the LSTM, 3 for the GRU
 
 
 class RNNCell(RecurrentLayer):
@@ -115,31 +138,75 @@ def make_rnn_params(module: RecurrentLayer, gates: int, bias: bool, dtype: Any, 
 class RNN(RecurrentLayer):
     """The seed's recurrent unit unrolled over time: h_t = σ(x_t Uᵀ + h_{t−1} Wᵀ + b).
 
-    Parameters: U (H, I), W (H, H), b (H,).  x (T, B, I), h0 (B, H) or None (zeros)
-    → hs (T, B, H), h_T (B, H). `init` ("default" | "orthogonal" | "identity") and
-    `spectral_radius` choose W for vanishing/exploding-gradient experiments.
+    Parameters: U (H, I), W (H, H), b (H,) (PyTorch's weight_ih_l0, weight_hh_l0 and
+    bias_ih_l0 + bias_hh_l0), and the same per extra layer and direction (U_l1, W_reverse, …;
+    see stacked.py).  x (T, B, I), h0 (B, H) or None (zeros) → hs (T, B, H), h_T (B, H).
+    With num_layers > 1 or bidirectional, as PyTorch: h0 and h_n are (D·num_layers, B, H) and
+    the output (T, B, D·H); batch_first=True makes x and the output (B, T, ·). `dropout` acts
+    between layers in training mode only. `init` ("default" | "orthogonal" | "identity") and
+    `spectral_radius` choose every W for vanishing/exploding-gradient experiments.
     """
 
     nonlinearity: str
     _act: Callable[[Tensor], Tensor]
 
-    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh",
-                 bias: bool = True, init: str = "default", spectral_radius: float | None = None,
-                 seed: Any = None, dtype: Any = np.float64) -> None:
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, init: str = "default",
+                 spectral_radius: float | None = None, seed: Any = None,
+                 dtype: Any = np.float64) -> None:
         super().__init__()
-        _setup_recurrent(self, input_size, hidden_size, nonlinearity, bias, init,
-                         spectral_radius, seed, dtype, "RNN")
+        configure(self, num_layers, batch_first, bidirectional, dropout, "RNN")
+        rng = _setup_recurrent(self, input_size, hidden_size, nonlinearity, bias, init,
+                               spectral_radius, seed, dtype, "RNN")
+        if self._stacked:
+            make_direction_params(self, 1, bias, False, self.W.dtype, rng)
+            for _, _, sfx in directions(self)[1:]:
+                _init.init_recurrent_(getattr(self, "W" + sfx), init, spectral_radius, rng,
+                                      "RNN")
+                if init == "identity" and bias:
+                    _init.zeros_(getattr(self, "b" + sfx))
+        self._dropout_rng = rng
 
     def unroll(self, x: Any, h0: Any = None) -> list[Tensor]:
-        """The T hidden states h_1 … h_T, each (B, H), connected through the graph."""
+        """The T outputs h_1 … h_T, each (B, D·H), connected through the graph (for a stacked
+        layer: the top layer's, both directions concatenated)."""
+        if self._stacked:
+            return list(self._run_stacked(x, h0)[0].unbind(0))
         return rnn_unroll(self, x, h0, "RNN")
 
     def forward(self, x: Any, h0: Any = None) -> tuple[Tensor, Tensor]:
-        hs = self.unroll(x, h0)
+        if self._stacked:
+            out, h_n = self._run_stacked(x, h0)
+            return layer_output(self, out), h_n
+        hs = rnn_unroll(self, x, h0, "RNN")
         return stack(hs), hs[-1]
 
+    def _run_stacked(self, x: Any, h0: Any) -> tuple[Tensor, Tensor]:
+        x = time_major_input(self, x, "RNN")
+        states = initial_states(self, h0, x.shape[1], "RNN")
+        out, finals = run_layers(self, x, states, _rnn_direction)
+        return out, final_state(finals)
+
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
+        return (f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
+                + describe(self))
+
+
+def _rnn_direction(module: RNN, sfx: str, x: Tensor, h: Tensor | None, reverse: bool
+                   ) -> tuple[list[Tensor], Tensor]:
+    """One direction of one layer of a stacked RNN: h_t = σ(xp_t + h Wᵀ), in time order."""
+    U, W, b = getattr(module, "U" + sfx), getattr(module, "W" + sfx), getattr(module, "b" + sfx)
+    steps = project_inputs(x, U, b).unbind(0)
+    act, addmm, WT = module._act, ops.Addmm.apply, W.T
+    hs: list[Any] = [None] * len(steps)
+    with step_scopes() as at_step:
+        for t in step_order(len(steps), reverse):
+            at_step(t)
+            h = act(steps[t]) if h is None else act(addmm(steps[t], h, WT))
+            hs[t] = h
+    assert h is not None
+    return hs, h
 
 
 def _setup_recurrent(module: RNN | ElmanRNN, input_size: int, hidden_size: int, nonlinearity: str,
