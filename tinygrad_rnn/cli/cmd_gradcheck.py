@@ -60,7 +60,9 @@ def run(a: argparse.Namespace) -> int:
         loss_fn: Callable[[Tensor], Tensor] = lambda ys: F.squared_error(ys, target)  # noqa: E731
     else:
         classes = rng.integers(a.output, size=(a.steps, a.batch))
-        loss_fn = lambda ys: F.cross_entropy(ys, classes)  # noqa: E731
+        # (T, B, O) outputs -> T·B rows of O classes, cross_entropy's (PyTorch's) layout
+        loss_fn = lambda ys: F.cross_entropy(ys.reshape(-1, a.output),  # noqa: E731
+                                             classes.reshape(-1))
     shapes = ", ".join(f"{n} {tuple(p.shape)}" for n, p in model.named_parameters())
     print(f"gradcheck: {a.model} I={a.input} H={a.hidden} O={a.output}, T={a.steps} "
           f"B={a.batch}, float64, loss {a.loss}, mode {a.mode}, eps={a.eps:g} atol={a.atol:g} "

@@ -146,8 +146,9 @@ class TextTask:
         return self.vocab.one_hot(self.ids[ix]), self.ids[iy]
 
     def loss(self, ys: Tensor, targets: np.ndarray) -> Tensor:
-        """Mean cross-entropy −log softmax(y_t)[next char], in nats per character."""
-        return F.cross_entropy(ys, targets)
+        """Mean cross-entropy −log softmax(y_t)[next char], in nats per character: the (T, B, V)
+        outputs become T·B rows of V classes, as cross_entropy (PyTorch's) wants them."""
+        return F.cross_entropy(ys.reshape(-1, ys.shape[-1]), targets.reshape(-1))
 
     def config(self) -> dict[str, Any]:
         return {"kind": "text", "source": self.source, "label": self.label,
