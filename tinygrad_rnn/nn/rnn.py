@@ -11,7 +11,7 @@ Hot-path layout (a loop over primitives, with everything that does not depend on
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,7 @@ from .stacked import (
     step_order,
     time_major_input,
 )
+from .torch_layout import from_torch, to_torch
 
 
 def project_inputs(x: Tensor, U: Tensor, b: Tensor | None) -> Tensor:
@@ -85,6 +86,15 @@ class RecurrentLayer(Module):
     _stacked: bool = False
     _dropout_rng: np.random.Generator
     _gates: int = 1  # row blocks of U, W and b: 1 here, 4 for the LSTM, 3 for the GRU
+
+    def load_torch_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Copy in a PyTorch state dict of the same layer (numpy arrays or anything with
+        `.data`/`__array__`, keyed weight_ih_l0, bias_hh_l1_reverse, …; see torch_layout.py)."""
+        from_torch(self, state, strict)
+
+    def torch_state_dict(self) -> dict[str, np.ndarray]:
+        """The parameters as numpy arrays under PyTorch's names (bias_hh = 0, GRU: b_hn)."""
+        return to_torch(self)
 
 
 class RNNCell(RecurrentLayer):
