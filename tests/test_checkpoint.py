@@ -159,7 +159,8 @@ def test_checkpoint_from_a_newer_version_is_refused(tmp_path):
 # ------------------------------------------------------------------------------- exact resume
 def _final_state(path: Path) -> tuple[dict, dict]:
     ckpt = load_checkpoint(path)
-    optimizer = {k: v for k, v in ckpt.optimizer.items() if isinstance(v, np.ndarray)}
+    optimizer = {f"{i}.{k}": v for i, entry in ckpt.optimizer["state"].items()
+                 for k, v in entry.items()}
     return ckpt.model, optimizer
 
 

@@ -69,24 +69,42 @@ def _model_sizes(config: dict[str, Any]) -> tuple[str, int, int, int]:
 def _expected_arrays(meta: dict[str, Any], shapes: list[tuple[int, ...]],
                      carry: tuple[int, int]) -> dict[str, tuple[int, ...]]:
     """{member: shape} for the optimizer buffers and the carried state the skeleton names."""
-    expected: dict[str, tuple[int, ...]] = {}
-    optimizer = meta.get("optimizer")
-    entries = optimizer.get("__dict__") if isinstance(optimizer, dict) else None
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, list) and len(entry) == 2 and (name := _array_name(entry[1])):
-            parts = str(entry[0]).split(".")
-            index = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else -1
-            if not 0 <= index < len(shapes):
-                raise CheckpointError(f"its optimizer state has an unexpected array {entry[0]!r}")
-            expected[name] = shapes[index]
-    train = meta.get("train")
-    entries = train.get("__dict__") if isinstance(train, dict) else None
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, list) and len(entry) == 2 and entry[0] == "carry":
-            value = entry[1]
+    expected = _optimizer_arrays(meta.get("optimizer"), shapes)
+    for key, value in _entries(meta.get("train")):
+        if key == "carry":
             parts = value.get("__tuple__", [value]) if isinstance(value, dict) else []
             expected.update({member: carry for p in parts if (member := _array_name(p))})
     return expected
+
+
+def _optimizer_arrays(skeleton: Any, shapes: list[tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+    """The optimizer's buffers, each shaped like its parameter: PyTorch's layout {"state":
+    {index: {buffer: array}}, "param_groups": [...]}, or the older flat {"state.i.buf": array}."""
+    found: list[tuple[Any, Any, str]] = []  # (parameter index, array skeleton, label)
+    for key, value in _entries(skeleton):
+        if key == "state":
+            found += [(index, array, f"state[{index!r}][{buffer!r}]")
+                      for index, buffers in _entries(value) for buffer, array in _entries(buffers)]
+        else:
+            parts = str(key).split(".")
+            index = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else -1
+            found.append((index, value, str(key)))
+    expected: dict[str, tuple[int, ...]] = {}
+    for index, array, label in found:
+        name = _array_name(array)
+        if name is None:
+            continue
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(shapes):
+            raise CheckpointError(f"its optimizer state has an unexpected array {label!r}")
+        expected[name] = shapes[index]
+    return expected
+
+
+def _entries(skeleton: Any) -> list[tuple[Any, Any]]:
+    """The (key, value) pairs of a dict in the checkpoint's JSON skeleton ({"__dict__": [...]})."""
+    entries = skeleton.get("__dict__") if isinstance(skeleton, dict) else None
+    return [(e[0], e[1]) for e in entries if isinstance(e, list) and len(e) == 2] \
+        if isinstance(entries, list) else []
 
 
 def _array_name(value: Any) -> str | None:
@@ -134,17 +152,36 @@ def check_restored(train: dict[str, Any], chunk: int, optimizer_state: Any,
             raise CheckpointError(f"its training counter {key!r} is {value!r}")
     if train["offset"] >= chunk:
         raise CheckpointError(f"its chunk offset {train['offset']} is not below --chunk {chunk}")
-    if not isinstance(optimizer_state, dict):
+    _check_optimizer(optimizer_state, fresh_state)
+
+
+def _check_optimizer(stored: Any, fresh: dict[str, Any]) -> None:
+    """The stored hyperparameters equal the fresh optimizer's (its groups', in PyTorch's layout;
+    the flat format's top-level ones), and every step counter is a count."""
+    if not isinstance(stored, dict):
         raise CheckpointError("its optimizer state is not a mapping")
-    for key, value in fresh_state.items():
-        if isinstance(value, np.ndarray) or key.startswith("state."):
-            continue
-        if optimizer_state.get(key) != value:
-            raise CheckpointError(f"its optimizer's {key} is {optimizer_state.get(key)!r}, but "
-                                  f"its settings give {value!r}")
-    for key, value in optimizer_state.items():
-        if key.endswith(".step") and (isinstance(value, bool) or not isinstance(value, int)
-                                      or not 0 <= value < 2**62):
+    groups = stored.get("param_groups")
+    if "param_groups" in stored:
+        fresh_groups = fresh["param_groups"]
+        if not isinstance(groups, list) or len(groups) != len(fresh_groups) or \
+                not all(isinstance(g, dict) for g in groups):
+            raise CheckpointError(f"its optimizer has {groups!r} as parameter groups")
+        pairs = [(k, g.get(k), v) for g, fresh_g in zip(groups, fresh_groups)
+                 for k, v in fresh_g.items() if k != "params"]
+        state = stored.get("state")
+        steps = [(f"state[{i!r}].step", e.get("step")) for i, e in state.items()
+                 if isinstance(e, dict) and "step" in e] if isinstance(state, dict) else []
+    else:  # the flat format: its hyperparameters against those of the fresh first group
+        group = fresh["param_groups"][0]
+        pairs = [(k, tuple(v) if isinstance(v, list) else v, group[k])
+                 for k, v in stored.items() if k in group and k in ("lr", "momentum")]
+        steps = [(k, v) for k, v in stored.items() if str(k).endswith(".step")]
+    for key, value, want in pairs:
+        if value != want:
+            raise CheckpointError(f"its optimizer's {key} is {value!r}, but its settings give "
+                                  f"{want!r}")
+    for key, value in steps:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
             raise CheckpointError(f"its optimizer counter {key!r} is {value!r}")
 
 
