@@ -195,10 +195,11 @@ def test_loss_modules_equal_their_definitions():
     y, g = RNG.standard_normal((3, 2, 4)), RNG.standard_normal((3, 2, 4))
     assert nn.SquaredError()(Tensor(y), g).item() == pytest.approx(0.5 * np.sum((y - g) ** 2))
     assert nn.MSELoss()(Tensor(y), g).item() == pytest.approx(np.mean((y - g) ** 2))
-    labels = RNG.integers(0, 4, size=(3, 2))
-    logp = y - np.log(np.exp(y).sum(axis=-1, keepdims=True))
-    expected = -np.mean(np.take_along_axis(logp, labels[..., None], -1))
+    labels = RNG.integers(0, 2, size=(3, 4))  # classes on dim 1, as PyTorch: y is (N, C, d)
+    logp = y - np.log(np.exp(y).sum(axis=1, keepdims=True))
+    expected = -np.mean(np.take_along_axis(logp, labels[:, None], 1))
     assert nn.CrossEntropyLoss()(Tensor(y), labels).item() == pytest.approx(expected)
+    assert nn.NLLLoss()(Tensor(logp), labels).item() == pytest.approx(expected)
     assert nn.functional is functional
 
 
@@ -308,13 +309,13 @@ def numpy_lstm(x, h, c, U, W, b):
     return sigmoid(o) * np.tanh(c), c
 
 
-def numpy_gru(x, h, U, W, b):
-    """The documented GRU: gate blocks [r | z | n], r applied to h W_nᵀ."""
+def numpy_gru(x, h, U, W, b, b_hn):
+    """The documented GRU: gate blocks [r | z | n], r applied to h W_nᵀ + b_hn."""
     H = W.shape[1]
     ax, ah = x @ U.T + b, h @ W.T
     r = sigmoid(ax[:, :H] + ah[:, :H])
     z = sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])
-    n = np.tanh(ax[:, 2 * H:] + r * ah[:, 2 * H:])
+    n = np.tanh(ax[:, 2 * H:] + r * (ah[:, 2 * H:] + b_hn))
     return (1 - z) * n + z * h
 
 
@@ -343,13 +344,17 @@ def test_gru_follows_the_documented_gate_order(with_state):
     x = RNG.standard_normal((5, 2, 3))
     h = RNG.standard_normal((2, 4)) if with_state else np.zeros((2, 4))
     hs, h_T = gru(x, h if with_state else None)
-    U, W, b = (p.data for p in gru.parameters())
+    U, W, b, b_hn = (p.data for p in gru.parameters())
     for t in range(5):
-        h = numpy_gru(x[t], h, U, W, b)
+        h = numpy_gru(x[t], h, U, W, b, b_hn)
         np.testing.assert_allclose(hs.data[t], h, rtol=1e-12, err_msg=f"h at step {t}")
     cell = nn.GRUCell(3, 4)
     cell.load_state_dict(gru.state_dict())
-    np.testing.assert_allclose(cell(x[0], h).data, numpy_gru(x[0], h, U, W, b), rtol=1e-12)
+    np.testing.assert_allclose(cell(x[0], h).data, numpy_gru(x[0], h, U, W, b, b_hn),
+                               rtol=1e-12)
+    zeros = np.zeros((2, 4))  # the cell's h = None is h = 0, where b_hn still counts
+    np.testing.assert_allclose(cell(x[0]).data, numpy_gru(x[0], zeros, U, W, b, b_hn),
+                               rtol=1e-12)
 
 
 # ------------------------------------------------------------------------------ bad input
