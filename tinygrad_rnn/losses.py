@@ -185,8 +185,8 @@ def _pick(input: Tensor, target: np.ndarray) -> Tensor:
     """input[n, target[n, d...], d...]: each sample's entry of its class (target's shape)."""
     if input.ndim == 1:
         return input[(target,)]
-    grid = np.indices(target.shape, sparse=True)
-    return input[(grid[0], target, *grid[1:])]
+    grid: tuple[np.ndarray, ...] = tuple(np.indices(target.shape, sparse=True))
+    return input[(grid[0], target) + grid[1:]]
 
 
 def _weighted_mean(values: Tensor, factors: np.ndarray, weights: np.ndarray,
