@@ -203,6 +203,7 @@ def test_layer_norm_normalises_the_last_axes_with_the_biased_variance():
     plain = nn.LayerNorm(3, elementwise_affine=False)
     assert list(plain.parameters()) == []
     np.testing.assert_allclose(plain(x).data.mean(axis=-1), 0, atol=1e-12)
+    assert plain(Tensor(x.astype(np.float32))).dtype == np.float32
 
 
 def test_layer_norm_grad_matches_central_differences():

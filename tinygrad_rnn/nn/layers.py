@@ -152,7 +152,10 @@ class LayerNorm(Module):
                 self.bias = Parameter(np.zeros(self.normalized_shape), dtype=dtype)
 
     def forward(self, x: Any) -> Tensor:
-        dtype = self.weight.dtype if self.weight is not None else np.dtype(np.float64)
+        if self.weight is not None:
+            dtype = self.weight.dtype
+        else:  # no parameters: any floating tensor keeps its dtype
+            dtype = x.dtype if isinstance(x, Tensor) and x.dtype.kind == "f" else np.dtype("f8")
         x = as_input(x, dtype, "LayerNorm", "input x")
         k = len(self.normalized_shape)
         if x.shape[x.ndim - k:] != self.normalized_shape or x.ndim < k:
