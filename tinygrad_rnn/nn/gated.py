@@ -306,7 +306,8 @@ def _gru_direction(module: GRU, sfx: str, x: Tensor, h: Tensor | None, reverse: 
 class GatedModel(Module):
     """An LSTM or GRU core with the notes' read-out: y_t = V h_t + c.
 
-    Parameters: core.U (gH, I), core.W (gH, H), core.b (gH,), V (O, H), c (O,).
+    Parameters: V (O, H), c (O,), core.U (gH, I), core.W (gH, H), core.b (gH,) and, for the
+    GRU, core.b_hn (H,).
     x (T, B, I) → ys (T, B, O) and the final state ((h, c) for the LSTM, h for the GRU).
     """
 
