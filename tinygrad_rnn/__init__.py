@@ -6,6 +6,7 @@ from .autograd import (
     Function,
     detect_anomaly,
     enable_grad,
+    grad,
     no_grad,
     scope,
 )
@@ -17,6 +18,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "stack", "cat", "concatenate", "where", "zeros", "ones", "randn",
-    "Function", "REGISTRY", "no_grad", "enable_grad", "scope", "detect_anomaly",
+    "Function", "REGISTRY", "grad", "no_grad", "enable_grad", "scope", "detect_anomaly",
     "AnomalyError", "gradcheck", "GradcheckError", "functional", "ops", "nn", "optim", "buffers",
 ]

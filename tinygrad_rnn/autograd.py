@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import buffers
+from . import dual as D
 from .promotion import promote_arrays, result_dtype, scalar_dtype
 
 if TYPE_CHECKING:
@@ -42,6 +43,11 @@ class _State:
     step: int | None = None  # the time step being unrolled (see time_steps); None outside one
     anomaly: bool = False
     modified_at: int = 0
+    # Forward mode (func.jvp): id(tensor) -> (tensor, its tangent array); None when off.
+    tangents: dict[int, tuple[Any, np.ndarray]] | None = None
+    # Inside a backward that builds a graph (create_graph=True): np.asarray() of a tensor that
+    # requires grad raises there, since it would silently cut the graph.
+    graph_backward: bool = False
 
 
 STATE = _State()
@@ -164,12 +170,19 @@ def _modified_message(node: Function, saved: np.ndarray, root: np.ndarray) -> st
 
 
 class Function:
-    """Base class of every primitive. Subclass it, write static `forward` and `backward`.
+    """Base class of every primitive. Subclass it, write static `forward` and `backward`, and
+    optionally `jvp`.
 
     `forward(ctx, *arrays, **attrs)` receives numpy arrays and returns an array (or a tuple of
     arrays for a multi-output op). `backward(ctx, *grads)` receives one gradient per output and
     returns one gradient (or None) per tensor input. Keep values with `ctx.save_for_backward`.
+    `jvp(ctx, *tangents)` (forward mode, `func.jvp`) receives the ctx that forward filled and
+    one tangent per input (zeros for inputs without one), and returns one tangent per output.
     Call the op with `MyOp.apply(*tensors, **attrs)`.
+
+    Under `create_graph=True` backward receives Tensors (the gradients, and the saved inputs
+    and outputs as the graph's own tensors), so it must compute with operators and
+    `tinygrad_rnn.dual` functions, not numpy functions; one that cannot gets a clear error.
     """
 
     __slots__ = ("parents", "needs_input_grad", "saved_tensors", "scope", "step", "seq",
@@ -221,6 +234,10 @@ class Function:
     def backward(ctx: Function, *grads: Any) -> Any:
         raise NotImplementedError
 
+    @staticmethod
+    def jvp(ctx: Function, *tangents: Any) -> Any:
+        raise NotImplementedError  # (apply reports it, naming the op)
+
     @property
     def name(self) -> str:
         return type(self).__name__
@@ -239,16 +256,22 @@ class Function:
         except AttributeError:  # a Python number or array operand: the slow path
             tensors, arrays = _to_tensors(cls, inputs, _TENSOR)
             needs = [t.requires_grad for t in tensors]
+            if True in needs and cls.promote_from is not None:
+                tensors, arrays = _cast_inputs(tensors, arrays)
         else:
             first = cls.promote_from
             if first is not None:  # one dtype identity check per operand; casts on mismatch
                 dtype = arrays[-1].dtype
                 if arrays[first].dtype is not dtype or (cls.n_ary and _mixed(arrays, dtype)):
                     arrays = promote_arrays(arrays, first)
+                    if True in needs:
+                        tensors, arrays = _cast_inputs(tensors, arrays)
         needs = tuple(needs)
         ctx = cls()
         ctx.saved_tensors = ()
-        ctx.needs_input_grad = needs
+        tangents = STATE.tangents
+        # forward mode: forward saves what every input's rule needs, for the jvp below
+        ctx.needs_input_grad = needs if tangents is None else (True,) * len(needs)
         try:
             out = cls.forward(ctx, *arrays, **attrs)
         except ValueError as e:
@@ -258,17 +281,22 @@ class Function:
         if STATE.anomaly:
             _check_forward(cls, ctx, tensors, out)
         if not (STATE.grad_enabled and True in needs):
+            result = (tuple(wrap(o, None, 0) for o in out) if type(out) is tuple else
+                      wrap(out, None, 0))
+        else:
+            ctx.parents = tensors
+            ctx.scope = STATE.scope
+            ctx.step = STATE.step
+            ctx.seq = next(_CLOCK)
             if type(out) is tuple:
-                return tuple(wrap(o, None, 0) for o in out)
-            return wrap(out, None, 0)
-        ctx.parents = tensors
-        ctx.scope = STATE.scope
-        ctx.step = STATE.step
-        ctx.seq = next(_CLOCK)
-        if type(out) is tuple:
-            ctx.n_outputs = len(out)
-            return tuple(wrap(o, ctx, i) for i, o in enumerate(out))
-        return wrap(out, ctx, 0)
+                ctx.n_outputs = len(out)
+                result = tuple(wrap(o, ctx, i) for i, o in enumerate(out))
+            else:
+                result = wrap(out, ctx, 0)
+        if tangents is not None:
+            ctx.needs_input_grad = needs
+            _push_tangents(cls, ctx, tensors, result, tangents)
+        return result
 
     def __repr__(self) -> str:
         where = f" @ {self.scope}" if getattr(self, "scope", None) else ""
@@ -285,6 +313,52 @@ def _bind_tensor_class() -> Callable:
 
     _TENSOR, _WRAP = Tensor, Tensor._wrap
     return _WRAP
+
+
+def _cast_inputs(tensors: Any, arrays: list[np.ndarray]) -> tuple[tuple, list[np.ndarray]]:
+    """Inputs that promotion converted and that need a gradient go through a `Cast` node, so
+    that what the op saves is a tensor of the graph (a second derivative flows through it)."""
+    from .ops import Cast
+
+    new = list(tensors)
+    for i, (t, a) in enumerate(zip(tensors, arrays)):
+        if a.dtype != t._data.dtype and t.requires_grad:
+            new[i] = Cast.apply(t, dtype=a.dtype)
+            arrays[i] = new[i]._data
+    return tuple(new), arrays
+
+
+def _push_tangents(cls: type[Function], ctx: Function, tensors: Any, result: Any,
+                   tangents: dict) -> None:
+    """Forward mode: the tangents of this op's outputs, from its inputs' by its jvp rule."""
+    entries = [tangents.get(id(t)) for t in tensors]
+    if not any(e is not None and e[0] is t for e, t in zip(entries, tensors)):
+        return  # no input carries a tangent: the outputs' tangents are zero
+    dots = [e[1] if e is not None and e[0] is t else np.zeros(t.shape, t.dtype)
+            for e, t in zip(entries, tensors)]
+    if cls.jvp is Function.jvp:
+        raise RuntimeError(f"{cls.__name__} has no jvp rule, so forward-mode AD (func.jvp, "
+                           f"gradcheck(check_forward_ad=True)) cannot go through it: give "
+                           f"{cls.__name__} a static jvp(ctx, *tangents) that returns one tangent "
+                           f"per output, or use reverse mode (func.vjp, grad)")
+    with _switched(tangents=None):  # the rule's own array arithmetic is not traced
+        out_dots = cls.jvp(ctx, *dots)
+    outs = result if type(result) is tuple else (result,)
+    out_dots = out_dots if type(out_dots) is tuple else (out_dots,)
+    if len(out_dots) != len(outs):
+        raise RuntimeError(f"{cls.__name__}.jvp returned {len(out_dots)} tangents for "
+                           f"{len(outs)} outputs")
+    for t, dot in zip(outs, out_dots):
+        dot = np.asarray(dot._data if hasattr(dot, "_data") else dot)
+        if dot.shape != t.shape:
+            try:
+                dot = np.broadcast_to(dot, t.shape)
+            except ValueError:
+                raise RuntimeError(f"{cls.__name__}.jvp returned a tangent of shape {dot.shape} "
+                                   f"for an output of shape {t.shape}") from None
+        if t.dtype.kind == "f" and dot.dtype != t.dtype:
+            dot = dot.astype(t.dtype)
+        tangents[id(t)] = (t, dot)
 
 
 def _mixed(arrays: list, dtype: Any) -> bool:
@@ -348,25 +422,12 @@ def _broadcast_error(cls: type, tensors: tuple) -> ValueError:
 
 
 # ---------------------------------------------------------------------------------------------
-# Broadcasting is undone here, once, for every op.
+# Broadcasting is undone in one place for every op: dual.sum_to, called by the engine (_conform).
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], op: str = "?") -> np.ndarray:
     """Sum `grad` over the axes that broadcasting expanded so that it has `shape`."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra < 0:
-        raise RuntimeError(f"{op}.backward returned a gradient of shape {grad.shape} for an "
-                           f"input of shape {shape}")
-    axes = list(range(extra))
-    for i, size in enumerate(shape):
-        if size == 1 and grad.shape[extra + i] != 1:
-            axes.append(extra + i)
-        elif size != grad.shape[extra + i]:
-            raise RuntimeError(f"{op}.backward returned a gradient of shape {grad.shape}, which "
-                               f"does not reduce to the input's shape {shape}")
-    return grad.sum(axis=tuple(axes)).reshape(shape)
+    return D.sum_to(grad, shape, op)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,15 +488,15 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def toposort(root_ctx: Function) -> list[Function]:
-    """Nodes reachable from `root_ctx`, parents before children.
+def toposort(*root_ctxs: Function) -> list[Function]:
+    """Nodes reachable from the given nodes, parents before children.
 
     A node is created after the nodes of its inputs, so creation order (`Function.seq`) is a
     topological order. The reachable nodes are collected with an explicit stack, never by
     recursion (an unrolled RNN can be 100,000 nodes deep), then sorted by `seq`.
     """
-    seen = {root_ctx}
-    stack = [root_ctx]
+    seen = set(root_ctxs)
+    stack = list(seen)
     while stack:
         for parent in stack.pop().parents:
             pctx = parent._ctx
@@ -449,9 +510,18 @@ _SEQ_OF = operator.attrgetter("seq")
 _CACHED_BYTES = buffers.MIN_BYTES
 
 
-def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
-                 keep_node_grads: bool = False) -> None:
-    """Propagate `grad` (d loss / d root) to every leaf that requires a gradient.
+def _key(t: Tensor) -> Any:
+    """Where the gradient of `t` is summed: its node (with the output index for a multi-output
+    node), or id(t) for a leaf."""
+    ctx = t._ctx
+    if ctx is None:
+        return id(t)
+    return ctx if ctx.n_outputs == 1 else (ctx, t._index)
+
+
+def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bool = False,
+                 create_graph: bool = False, inputs: Any = None) -> dict[Any, Any] | None:
+    """Propagate `seeds` (d loss / d root, one per root) back through the graph.
 
     Gradient buffers are keyed by the producing node (by `(node, index)` for a multi-output
     node, by `id(leaf)` for a leaf) and summed on arrival. A buffer the engine allocated itself
@@ -461,33 +531,56 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
     keep_node_grads: every node keeps the gradient that reached its output (`out_grad`) and
     the ones it sent to its inputs (`in_grads`), for the pictures. Off, backward drops each
     gradient as soon as it has been passed on.
+    create_graph: the seeds and every gradient are Tensors and each node's backward runs on
+    Tensors (see `_graph_backward`), recording the graph of the gradient itself.
+    inputs: (`grad()`) return {key: gradient} for these tensors, visit only the nodes that lead
+    to them, and leave every `.grad` alone. Without it, leaves accumulate into `.grad`.
     """
-    if root._ctx is None:
-        _accumulate_leaf(root, grad)
-        return
-    ctx = root._ctx
-    grads: dict[Any, np.ndarray] = {ctx if ctx.n_outputs == 1 else (ctx, root._index): grad}
+    grads: dict[Any, Any] = {}
     owned: set = set()
     leaves: dict[int, Tensor] = {}
+    wanted = None if inputs is None else {_key(t) for t in inputs}
+    captured: dict[Any, Any] = {}
+    starts = []
+    for root, seed in zip(roots, seeds):
+        start = _key(root)
+        if root._ctx is None:
+            leaves[start] = root
+        else:
+            starts.append(root._ctx)
+        grads[start] = seed if start not in grads else grads[start] + seed
+    order = toposort(*starts) if starts else []
+    if wanted is not None:
+        order = _leading_to(order, wanted)
+    outputs = _outputs_of(order, roots) if create_graph else {}
     with gc_paused():
-        for node in reversed(toposort(ctx)):
+        for node in reversed(order):
             if node.n_outputs == 1:  # the common case, without building lists
                 g = grads.pop(node, None)
                 if g is None:
                     continue
+                if wanted is not None and node in wanted:
+                    captured[node] = g
                 outs: Any = (g.value() if type(g) is OuterSum else g,)
             else:
                 outs = [dense(grads.pop((node, i), None)) for i in range(node.n_outputs)]
                 if all(g is None for g in outs):
                     continue
+                if wanted is not None:
+                    captured.update(((node, i), g) for i, g in enumerate(outs)
+                                    if (node, i) in wanted and g is not None)
             if (node.saved_tensors is None or node.hooks or node.retained
                     or node.seq < STATE.modified_at):
                 outs = _before_backward(node, outs)
             if keep_node_grads or retain_graph:  # (the plain path writes nothing here)
                 node._kept = keep_node_grads
             if keep_node_grads:
-                node.out_grad = outs[0] if node.n_outputs == 1 else tuple(outs)
-            in_grads = node.backward(node, *outs)
+                kept = [None if o is None else D.value(o) for o in outs]
+                node.out_grad = kept[0] if node.n_outputs == 1 else tuple(kept)
+            if create_graph:
+                in_grads = _graph_backward(node, outs, outputs)
+            else:
+                in_grads = node.backward(node, *outs)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             if len(in_grads) != len(node.parents) or STATE.anomaly:
@@ -513,6 +606,8 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
                 current = grads.get(key)
                 if current is None:
                     grads[key] = g
+                elif create_graph:
+                    grads[key] = current + g  # recorded: the sum is part of the new graph
                 elif type(g) is OuterSum and type(current) is OuterSum:
                     current.a += g.a  # a recurrent weight's next step: append the factors
                     current.b += g.b
@@ -527,12 +622,105 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool,
                                   np.asarray(current + g))  # asarray: 0-d sums are scalars
                     owned.add(key)
                 if sent is not None:
-                    sent.append(dense(g))
+                    sent.append(D.value(dense(g)))
             if sent is not None:
                 node.in_grads = tuple(sent)
+    if wanted is not None:
+        for key in wanted:
+            if key in leaves and key in grads:
+                captured[key] = dense(grads.pop(key))
+        return captured
     for key, leaf in leaves.items():
         g = grads.pop(key)
         _accumulate_leaf(leaf, dense(g), key in owned or type(g) is OuterSum)
+    return None
+
+
+def _leading_to(order: list[Function], wanted: set) -> list[Function]:
+    """The nodes of `order` (a topological order) from which some wanted tensor can be
+    reached: the only ones whose backward `grad()` needs."""
+    useful: set = set()
+    for node in order:
+        for parent in node.parents:
+            pctx = parent._ctx
+            if (pctx is None and id(parent) in wanted) or (pctx is not None and (
+                    pctx in useful or _key(parent) in wanted)):
+                useful.add(node)
+                break
+    return [n for n in order if n in useful or n in wanted or any(
+        (n, i) in wanted for i in range(n.n_outputs))]
+
+
+def _outputs_of(order: list[Function], roots: Any) -> dict[Function, list[Tensor]]:
+    """node -> the output tensors of it that the graph holds (as some node's input, or a
+    root): the tensors a backward under create_graph receives for the outputs it saved."""
+    outputs: dict[Function, list[Tensor]] = {}
+    for t in itertools.chain(roots, (p for n in order for p in n.parents)):
+        if t._ctx is not None:
+            held = outputs.setdefault(t._ctx, [])
+            if not any(h is t for h in held):
+                held.append(t)
+    return outputs
+
+
+class _Rebound:
+    """A node as its backward sees it under create_graph: the node's attributes, with the
+    saved arrays replaced by the graph's tensors that hold them (see `_graph_backward`)."""
+
+    __slots__ = ("_node", "saved_tensors")
+
+    def __init__(self, node: Function, saved: tuple) -> None:
+        self._node, self.saved_tensors = node, saved
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._node, name)
+
+
+class _CutGraph(RuntimeError):
+    """np.asarray() of a tensor that requires grad, inside a backward building a graph."""
+
+
+def _graph_backward(node: Function, outs: Any, outputs: dict) -> Any:
+    """node.backward on Tensors, recording the graph of its result (create_graph=True).
+
+    Each array the node saved is replaced by the tensor of the graph that holds it: one of
+    its inputs, or one of its outputs. Anything else it saved (a mask, a shifted max) is a
+    constant. The new nodes get the node's scope and time step, so a picture of the derivative
+    groups them like the graph they came from. A backward that reaches for numpy on a tensor
+    that requires grad, or returns an array, could only give a silently wrong second
+    derivative: it raises instead, naming the op.
+    """
+    if _TENSOR is None:
+        _bind_tensor_class()
+    held = outputs.get(node, ())
+    saved = tuple(_saved_as_tensor(s, node, held) for s in (node.saved_tensors or ()))
+    try:
+        with _switched(grad_enabled=True, graph_backward=True, scope=node.scope,
+                       step=node.step):
+            in_grads = node.backward(_Rebound(node, saved), *outs)  # type: ignore[arg-type]
+    except (TypeError, AttributeError, _CutGraph) as e:
+        raise RuntimeError(
+            f"{node.name}.backward cannot build a graph (create_graph=True, grad of grad, "
+            f"hvp): under create_graph it receives Tensors and must compute with their "
+            f"operators and methods or the tinygrad_rnn.dual functions, not numpy ({e})") from e
+    in_grads = in_grads if type(in_grads) is tuple else (in_grads,)
+    for i, g in enumerate(in_grads):
+        if g is not None and not isinstance(g, _TENSOR) and node.needs_input_grad[i]:
+            raise RuntimeError(
+                f"{node.name}.backward returned a numpy array (not a Tensor) for input {i} "
+                f"under create_graph=True, so its gradient would have no graph and a second "
+                f"derivative through {node.name} would be silently wrong; compute it from the "
+                f"Tensors the backward receives (operators, tinygrad_rnn.dual)")
+    return in_grads
+
+
+def _saved_as_tensor(saved: Any, node: Function, held: Any) -> Any:
+    if type(saved) is not np.ndarray:
+        return saved
+    for t in itertools.chain(node.parents, held):
+        if t._data is saved:
+            return t
+    return _TENSOR._wrap(saved, None, 0) if saved.dtype.kind == "f" else saved
 
 
 def _before_backward(node: Function, outs: Any) -> Any:
@@ -557,13 +745,13 @@ def _check_in_grads(node: Function, in_grads: tuple) -> None:
         _check_backward(node, in_grads)
 
 
-def _conform(node: Function, g: np.ndarray, data: np.ndarray) -> np.ndarray:
+def _conform(node: Function, g: Any, data: np.ndarray) -> Any:
     """`g` summed back to the parent's shape (undoing broadcasting) and cast to its dtype."""
     g = dense(g)
     if g.shape != data.shape:
-        g = unbroadcast(np.asarray(g), data.shape, node.name)
+        g = D.sum_to(g if D.is_tensor(g) else np.asarray(g), data.shape, node.name)
     if g.dtype != data.dtype:
-        g = g.astype(data.dtype)
+        g = D.cast(g, data.dtype)
     return g
 
 
@@ -578,7 +766,8 @@ def _run_output_hooks(node: Function, outs: list) -> list:
         ref = (node.retained or {}).get(i)
         tensor = ref() if ref is not None else None
         if tensor is not None:
-            tensor.grad = g.copy() if tensor.grad is None else tensor.grad + g
+            tensor.grad = (g if D.is_tensor(g) else g.copy()) if tensor.grad is None else (
+                tensor.grad + g)
     return outs
 
 
@@ -590,13 +779,17 @@ def _call_hook(hook: Any, g: np.ndarray, tensor: Any) -> np.ndarray:
         return g
     if _TENSOR is None:
         _bind_tensor_class()
-    new = np.asarray(replaced._data if isinstance(replaced, _TENSOR) else replaced)
+    graph = D.is_tensor(g)  # under create_graph: a Tensor the hook may compute with
+    new = (replaced if graph and isinstance(replaced, _TENSOR) else
+           np.asarray(replaced._data if isinstance(replaced, _TENSOR) else replaced))
     if new.shape != g.shape:
         name = getattr(hook, "__qualname__", None) or repr(hook)
         raise RuntimeError(f"hook {name} registered on {tensor()} returned a gradient of shape "
                            f"{new.shape}, but the gradient must keep the tensor's shape "
                            f"{g.shape}; return None or an array of shape {g.shape}")
-    return new if new.dtype == g.dtype else new.astype(g.dtype)
+    if graph and not isinstance(new, _TENSOR):
+        new = _TENSOR._wrap(new, None, 0)
+    return new if new.dtype == g.dtype else D.cast(new, g.dtype)
 
 
 def _describe_output(node: Function, index: int, shape: tuple) -> str:
@@ -614,7 +807,9 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, owned: bool = False) -> None:
         owned = False  # the hook may keep a reference to g
         g = _call_hook(hook, g, lambda: "the leaf tensor" + (f" {leaf.name!r}" if leaf.name else "")
                        + f" of shape {leaf.shape}")
-    if leaf.grad is None and owned and g.dtype == leaf.data.dtype:
+    if D.is_tensor(g):  # create_graph: .grad holds the gradient as a Tensor with its graph
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+    elif leaf.grad is None and owned and g.dtype == leaf.data.dtype:
         leaf.grad = g  # the engine's own buffer: adopting it saves a copy
     elif leaf.grad is None:
         leaf.grad = np.array(g, dtype=leaf.data.dtype)  # a copy: the engine owns .grad
@@ -679,7 +874,97 @@ def _check_forward(cls: type, ctx: Function, tensors: tuple, out: Any) -> None:
 
 def _check_backward(node: Function, in_grads: tuple) -> None:
     for i, g in enumerate(in_grads):
-        if g is not None and not np.all(np.isfinite(dense(g))):
+        if g is not None and not np.all(np.isfinite(D.value(dense(g)))):
             where = getattr(node, "created_at", "<unknown: created outside detect_anomaly>")
             raise AnomalyError(f"backward of {_describe(node.name, node.scope)} produced NaN/Inf "
                                f"in the gradient of input {i}; the op was created at {where}")
+
+
+# ---------------------------------------------------------------------------------------------
+# torch.autograd.grad
+
+
+def _as_tuple(x: Any, what: str) -> tuple:
+    if _TENSOR is None:
+        _bind_tensor_class()
+    items = (x,) if isinstance(x, _TENSOR) else tuple(x)
+    for i, t in enumerate(items):
+        if not isinstance(t, _TENSOR):
+            raise TypeError(f"grad: {what} must be Tensors, got {type(t).__name__} at position {i}")
+    return items
+
+
+def _seeds(outputs: tuple, grad_outputs: Any, create_graph: bool) -> list:
+    """One cotangent per output: ones for a one-element output when none is given."""
+    given = [None] * len(outputs) if grad_outputs is None else (
+        [grad_outputs] if isinstance(grad_outputs, _TENSOR) or not isinstance(
+            grad_outputs, (list, tuple)) else list(grad_outputs))
+    if len(given) != len(outputs):
+        raise ValueError(f"grad: {len(given)} grad_outputs for {len(outputs)} outputs")
+    seeds = []
+    for i, (out, g) in enumerate(zip(outputs, given)):
+        if g is None:
+            if out.size != 1:
+                raise RuntimeError(f"grad: grad can be implicitly created only for one-element "
+                                   f"outputs, but output {i} has shape {out.shape}; pass "
+                                   f"grad_outputs")
+            g = np.ones_like(out._data)
+        data = g._data if isinstance(g, _TENSOR) else np.asarray(g, dtype=out.dtype)
+        if data.shape != out.shape:
+            raise RuntimeError(f"grad: grad_outputs[{i}] has shape {data.shape} but output {i} "
+                               f"has shape {out.shape}")
+        if create_graph:
+            seeds.append(g if isinstance(g, _TENSOR) else _TENSOR._wrap(data, None, 0))
+        else:
+            seeds.append(data.astype(out.dtype, copy=False))
+    return seeds
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """The gradients of `outputs` with respect to `inputs`, as torch.autograd.grad.
+
+    Returns one Tensor per input (its `.grad` is left alone). `grad_outputs` are the
+    cotangents (ones for one-element outputs when omitted). With create_graph=True the
+    gradients record their own graph, so they can be differentiated again, to any order;
+    retain_graph defaults to create_graph. An input that the outputs do not depend on is an
+    error, or None with allow_unused=True.
+    """
+    outputs = _as_tuple(outputs, "outputs")
+    inputs = _as_tuple(inputs, "inputs")
+    if not inputs:
+        raise ValueError("grad: no inputs to differentiate with respect to")
+    for i, out in enumerate(outputs):
+        if not out.requires_grad:
+            raise RuntimeError(f"grad: output {i} (shape {out.shape}) does not require grad and "
+                               f"has no graph")
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad; "
+                               f"create it with requires_grad=True")
+    retain = create_graph if retain_graph is None else retain_graph
+    seeds = _seeds(outputs, grad_outputs, create_graph)
+    found = run_backward(outputs, seeds, retain, create_graph=create_graph, inputs=inputs) or {}
+    result: list[Any] = []
+    for i, x in enumerate(inputs):
+        g = found.get(_key(x))
+        if g is None:
+            if not allow_unused:
+                label = f" {x.name!r}" if x.name else ""
+                raise RuntimeError(f"grad: input {i}{label} (shape {x.shape}) was not used to "
+                                   f"compute the outputs, so it has no gradient; pass "
+                                   f"allow_unused=True to get None for it")
+            result.append(None)
+            continue
+        if not isinstance(g, _TENSOR):
+            g = _TENSOR._wrap(np.array(D.value(dense(g)), dtype=x.dtype), None, 0)
+        elif g.shape != x.shape or g.dtype != x.dtype:
+            g = _conform_input(g, x)
+        result.append(g)
+    return tuple(result)
+
+
+def _conform_input(g: Any, x: Any) -> Any:
+    if g.shape != x.shape:
+        g = D.sum_to(g, x.shape, "grad")
+    return D.cast(g, x.dtype)

@@ -1,9 +1,14 @@
-"""The primitives. Each is one `Function` with its forward and backward side by side.
+"""The primitives. Each is one `Function` with its forward, backward and jvp side by side.
 
 Every op here is listed in `REGISTRY` (by the `register` decorator), which the gradient tests
 iterate over: a new op without a hypothesis strategy in `tinygrad_rnn.testing` fails the suite.
-Ops see numpy arrays only; broadcasting in binary ops is undone by the engine, not here.
-Notation: `x, y` inputs, `out` the result, `g` the gradient arriving from above.
+`forward` sees numpy arrays. `backward` (reverse mode: one cotangent per output in, one per
+input out) and `jvp` (forward mode: one tangent per input in, one per output out) are each
+written once, in the vocabulary of `dual` (`D`): they receive arrays on the fast path and the
+engine's Tensors under `create_graph=True`, where the same lines record a differentiable graph.
+Broadcasting in binary ops is undone by the engine, not here.
+Notation: `x, y` inputs, `out` the result, `g` the cotangent arriving from above, `x_dot` the
+tangent of x.
 """
 
 from __future__ import annotations
@@ -13,8 +18,12 @@ from typing import Any, cast
 
 import numpy as np
 
-from . import buffers
+from . import dual as D
 from .autograd import Function, OuterSum
+from .buffers import MIN_BYTES
+from .dual import binary as _binary
+from .dual import cached as _cached
+from .dual import out_like as _out_like
 from .promotion import result_dtype, scalar_dtype
 
 REGISTRY: dict[str, type[Function]] = {}
@@ -25,45 +34,7 @@ def register(cls: type[Function]) -> type[Function]:
     return cls
 
 
-# ------------------------------------------------------------------------------ output buffers
-# Large float outputs come from the engine's buffer cache (buffers.py), so a training step
-# reuses the previous step's freed activations instead of page-faulting fresh memory in.
-
-
-_MIN = buffers.MIN_BYTES
-
-
-def _out_like(x: np.ndarray) -> np.ndarray | None:
-    """A cached buffer of x's shape and float dtype for a ufunc's `out=`, or None (numpy
-    allocates) for small or non-float arrays."""
-    if x.nbytes < _MIN or x.dtype.kind != "f":
-        return None
-    return buffers.empty(x.shape, x.dtype)
-
-
-def _buffer_like(x: np.ndarray) -> np.ndarray | None:
-    """A buffer of x's shape and dtype to compute into: cached if large, a new one if 0-d,
-    else None (numpy allocates)."""
-    return _out_like(x) if x.ndim else np.empty_like(x)
-
-
-def _cached(shape: tuple[int, ...], x: np.ndarray, y: np.ndarray | None = None
-            ) -> np.ndarray | None:
-    """A cached `out=` buffer of `shape` for a result of x's float dtype (y, if given, must
-    share it), or None to let numpy allocate."""
-    dtype = x.dtype
-    if dtype.kind != "f" or (y is not None and y.dtype is not dtype):
-        return None
-    return buffers.empty(shape, dtype)  # (it hands small arrays out uncached)
-
-
-def _binary(ufunc: np.ufunc, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """ufunc(x, y), into a cached buffer when the result has x's shape and dtype: the same
-    shapes, or y broadcast along x's leading axes (a bias)."""
-    if x.dtype is y.dtype and (x.shape == y.shape or (
-            y.ndim < x.ndim and x.shape[x.ndim - y.ndim:] == y.shape)):
-        return ufunc(x, y, out=_out_like(x))
-    return ufunc(x, y)
+_MIN = MIN_BYTES
 
 
 # ---------------------------------------------------------------------------------- arithmetic
@@ -80,8 +51,12 @@ class Add(Function):
         return _binary(np.add, x, y)
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
+    def backward(ctx: Function, g: Any) -> Any:
         return g, g
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any, y_dot: Any) -> Any:
+        return x_dot + y_dot
 
 
 @register
@@ -95,8 +70,12 @@ class Sub(Function):
         return _binary(np.subtract, x, y)
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
+    def backward(ctx: Function, g: Any) -> Any:
         return g, (-g if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any, y_dot: Any) -> Any:
+        return x_dot - y_dot
 
 
 @register
@@ -112,10 +91,15 @@ class Mul(Function):
         return _binary(np.multiply, x, y)
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
+    def backward(ctx: Function, g: Any) -> Any:
         x, y = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
         return (g * y if need_x else None), (g * x if need_y else None)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any, y_dot: Any) -> Any:
+        x, y = ctx.saved_tensors
+        return x_dot * y + x * y_dot
 
 
 @register
@@ -131,10 +115,15 @@ class Div(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
+    def backward(ctx: Function, g: Any) -> Any:
         y, out = ctx.saved_tensors
         gx = g / y
         return gx, (-gx * out if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any, y_dot: Any) -> Any:
+        y, out = ctx.saved_tensors
+        return (x_dot - out * y_dot) / y
 
 
 @register
@@ -146,8 +135,27 @@ class Neg(Function):
         return -x
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
+    def backward(ctx: Function, g: Any) -> Any:
         return -g
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return -x_dot
+
+
+def _pow_partials(ctx: Function) -> tuple[Any, Any]:
+    """(dout/dx, dout/dy) of x ** y, each None when not needed, with PyTorch's zero-base values
+    (the masks are constants: computed on the values inside)."""
+    x, y, out = ctx.saved_tensors
+    need_x, need_y = ctx.needs_input_grad
+    xv, yv = D.value(x), D.value(y)
+    dx = dy = None
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0**(y-1), log(0): masked below
+        if need_x:
+            dx = D.where(yv == 0, 0, y * x ** (y - 1))
+        if need_y:
+            dy = D.where((xv == 0) & (yv >= 0), 0, out * D.log(x))
+    return dx, dy
 
 
 @register
@@ -168,16 +176,19 @@ class Pow(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
-        x, y, out = ctx.saved_tensors
-        need_x, need_y = ctx.needs_input_grad
-        gx = gy = None
-        with np.errstate(divide="ignore", invalid="ignore"):  # 0**(y-1), log(0): masked below
-            if need_x:
-                gx = g * np.where(y == 0, 0, y * x ** (y - 1))
-            if need_y:
-                gy = g * np.where((x == 0) & (y >= 0), 0, out * np.log(x))
-        return gx, gy
+    def backward(ctx: Function, g: Any) -> Any:
+        dx, dy = _pow_partials(ctx)
+        return (None if dx is None else g * dx), (None if dy is None else g * dy)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any, y_dot: Any) -> Any:
+        dx, dy = _pow_partials(ctx)
+        return x_dot * dx + y_dot * dy
+
+
+def _pow_scalar_slope(x: Any, p: float) -> Any:
+    """d(x**p)/dx = p x^(p-1), for p not 0 or 1."""
+    return D.mul(x, 2) if p == 2 else p * x ** (p - 1)
 
 
 @register
@@ -198,18 +209,30 @@ class PowScalar(Function):
         return x ** exponent
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
+    def backward(ctx: Function, g: Any) -> Any:
         p, x = ctx.exponent, ctx.saved_tensors[0]
         if p == 0:
-            return np.zeros_like(g)
-        if p == 1:
-            return g
-        if p == 2:
-            return _binary(np.multiply, _binary(np.multiply, x, np.asarray(2, x.dtype)), g)
-        return g * (p * x ** (p - 1))
+            return D.zeros_like(g)
+        return g if p == 1 else D.mul(_pow_scalar_slope(x, p), g)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        p, x = ctx.exponent, ctx.saved_tensors[0]
+        if p == 0:
+            return D.zeros_like(x_dot)
+        return x_dot if p == 1 else x_dot * _pow_scalar_slope(x, p)
 
 
 # ------------------------------------------------------------------------------------- matmul
+
+
+def _as_matrices(x: Any, y: Any, x_ndim: int, y_ndim: int) -> tuple[Any, Any]:
+    """1-D operands as np.matmul promotes them: x (k,) -> (1, k), y (k,) -> (k, 1)."""
+    if x_ndim == 1:
+        x = x.reshape((1,) + x.shape)
+    if y_ndim == 1:
+        y = y.reshape(y.shape + (1,))
+    return x, y
 
 
 @register
@@ -244,27 +267,31 @@ class MatMul(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
+    def backward(ctx: Function, g: Any) -> Any:
         x, y = ctx.saved_tensors
         x_ndim, y_ndim = ctx.ndims
         if y_ndim == 1:
-            g = g[..., None]
+            g = g.reshape(g.shape + (1,))
         if x_ndim == 1:
-            g = np.expand_dims(g, -2)
+            g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            y2 = np.swapaxes(y[:, None] if y_ndim == 1 else y, -1, -2)
-            gx = np.matmul(g, y2, out=_cached(g.shape[:-1] + y2.shape[-1:], g, y2)
-                           if y_ndim == 2 and g.ndim >= 2 else None)
-            gx = gx[..., 0, :] if x_ndim == 1 else gx
+            y2 = y.reshape(y.shape + (1,)) if y_ndim == 1 else y
+            gx = D.matmul(g, D.swapaxes(y2, -1, -2))
+            gx = gx.reshape(gx.shape[:-2] + gx.shape[-1:]) if x_ndim == 1 else gx
         if ctx.needs_input_grad[1]:
-            x2 = x[None, :] if x_ndim == 1 else x
+            x2 = x.reshape((1,) + x.shape) if x_ndim == 1 else x
             if y_ndim <= 2 and x2.ndim >= 2:  # one y for every row: one dot over all rows
-                gy = x2.reshape(-1, x2.shape[-1]).T.dot(g.reshape(-1, g.shape[-1]))
+                gy = D.matmul(x2.reshape(-1, x2.shape[-1]).T, g.reshape(-1, g.shape[-1]))
             else:
-                gy = np.matmul(np.swapaxes(x2, -1, -2), g)
-            gy = gy[..., 0] if y_ndim == 1 else gy
+                gy = D.matmul(D.swapaxes(x2, -1, -2), g)
+            gy = gy.reshape(gy.shape[:-1]) if y_ndim == 1 else gy
         return gx, gy
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any, y_dot: Any) -> Any:
+        x, y = ctx.saved_tensors
+        return D.matmul(x_dot, y) + D.matmul(x, y_dot)
 
 
 @register
@@ -291,15 +318,21 @@ class Addmm(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
+    def backward(ctx: Function, g: Any) -> Any:
         x, y = ctx.saved_tensors
         need_c, need_x, need_y = ctx.needs_input_grad
-        big = g.nbytes >= _MIN
-        gx = (g.dot(y.T, out=_cached((g.shape[0], y.shape[0]), g, y) if big else None)
-              if need_x else None)
-        # dy = xᵀ g, left as factors: the engine sums every step's into one matmul (OuterSum)
-        gy = (OuterSum(x, g) if x.dtype is g.dtype else x.T.dot(g)) if need_y else None
+        gx = D.matmul(g, y.T) if need_x else None
+        gy = None
+        if need_y:  # dy = xᵀ g; on arrays left as factors, which the engine sums over every
+            # step of a recurrence in one matmul (OuterSum)
+            gy = (OuterSum(x, g) if type(g) is np.ndarray and x.dtype is g.dtype else
+                  D.matmul(x.T, g))
         return (g if need_c else None), gx, gy
+
+    @staticmethod
+    def jvp(ctx: Function, c_dot: Any, x_dot: Any, y_dot: Any) -> Any:
+        x, y = ctx.saved_tensors
+        return c_dot + D.matmul(x_dot, y) + D.matmul(x, y_dot)
 
 
 # ---------------------------------------------------------------------------------- unary maps
@@ -316,8 +349,12 @@ class Exp(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
+    def backward(ctx: Function, g: Any) -> Any:
         return g * ctx.saved_tensors[0]
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return x_dot * ctx.saved_tensors[0]
 
 
 @register
@@ -330,8 +367,18 @@ class Log(Function):
         return np.log(x)
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
+    def backward(ctx: Function, g: Any) -> Any:
         return g / ctx.saved_tensors[0]
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return x_dot / ctx.saved_tensors[0]
+
+
+def _tanh_slope(ctx: Function) -> Any:
+    """d tanh(x)/dx = 1 − out²"""
+    out = ctx.saved_tensors[0]
+    return 1 - out * out
 
 
 @register
@@ -345,13 +392,18 @@ class Tanh(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
-        out = ctx.saved_tensors[0]
-        grad = np.multiply(out, out, out=_buffer_like(out) if out.nbytes >= _MIN or not out.ndim
-                           else None)  # one buffer: g·(1 − out²)
-        np.subtract(1, grad, out=grad)
-        grad *= g
-        return grad
+    def backward(ctx: Function, g: Any) -> Any:
+        return g * _tanh_slope(ctx)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return x_dot * _tanh_slope(ctx)
+
+
+def _sigmoid_slope(ctx: Function) -> Any:
+    """d σ(x)/dx = out (1 − out)"""
+    out = ctx.saved_tensors[0]
+    return out * (1 - out)
 
 
 @register
@@ -370,12 +422,12 @@ class Sigmoid(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
-        out = ctx.saved_tensors[0]
-        grad = np.subtract(1, out, out=_buffer_like(out))  # one buffer: g·out·(1 − out)
-        grad *= out
-        grad *= g
-        return grad
+    def backward(ctx: Function, g: Any) -> Any:
+        return g * _sigmoid_slope(ctx)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return x_dot * _sigmoid_slope(ctx)
 
 
 @register
@@ -389,8 +441,12 @@ class ReLU(Function):
         return np.where(mask, x, 0).astype(x.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
-        return np.where(ctx.saved_tensors[0], g, 0).astype(g.dtype, copy=False)
+    def backward(ctx: Function, g: Any) -> Any:
+        return D.where(ctx.saved_tensors[0], g, 0)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return D.where(ctx.saved_tensors[0], x_dot, 0)
 
 
 @register
@@ -403,8 +459,67 @@ class Abs(Function):
         return np.abs(x)
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
-        return g * np.sign(ctx.saved_tensors[0])
+    def backward(ctx: Function, g: Any) -> Any:
+        return g * np.sign(D.value(ctx.saved_tensors[0]))
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return x_dot * np.sign(D.value(ctx.saved_tensors[0]))
+
+
+def erf_array(x: np.ndarray) -> np.ndarray:
+    """erf elementwise (numpy has none; math.erf is exact to the last bit or two)."""
+    out = np.frompyfunc(math.erf, 1, 1)(x)
+    return np.asarray(out, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _erf_slope(ctx: Function) -> Any:
+    """d erf(x)/dx = 2/√π exp(−x²)"""
+    x = ctx.saved_tensors[0]
+    return _TWO_OVER_SQRT_PI * D.exp(-(x * x))
+
+
+@register
+class Erf(Function):
+    """out = erf(x) = 2/√π ∫₀ˣ exp(−t²) dt;  dout/dx = 2/√π exp(−x²)"""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return erf_array(x)
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        return g * _erf_slope(ctx)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return x_dot * _erf_slope(ctx)
+
+
+@register
+class Cast(Function):
+    """out = x converted to `dtype`;  dx = g converted back to x's dtype
+
+    Inserted by the engine where dtype promotion converts an input that needs a gradient, so
+    that every input an op sees is a tensor of the graph.
+    """
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
+        ctx.in_dtype, ctx.dtype = x.dtype, np.dtype(dtype)
+        return x.astype(ctx.dtype)
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        return D.cast(g, ctx.in_dtype)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return D.cast(x_dot, ctx.dtype)
 
 
 # ---------------------------------------------------------------------------------- reductions
@@ -426,12 +541,12 @@ def _normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     return tuple(sorted(result))
 
 
-def _expand_reduced(g: np.ndarray, axes: tuple[int, ...], keepdims: bool,
-                    shape: tuple[int, ...]) -> np.ndarray:
+def _expand_reduced(g: Any, axes: tuple[int, ...], keepdims: bool,
+                    shape: tuple[int, ...]) -> Any:
     """Give a reduced gradient its reduced axes back as size 1, then broadcast to `shape`."""
     if not keepdims and axes:
-        g = np.expand_dims(g, axes)
-    return np.broadcast_to(g, shape)
+        g = D.expand_dims(g, axes)
+    return D.broadcast_to(g, shape)
 
 
 @register
@@ -447,8 +562,12 @@ class Sum(Function):
         return np.asarray(x.sum(axis=ctx.axes, keepdims=keepdims))
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
+    def backward(ctx: Function, g: Any) -> Any:
         return _expand_reduced(g, ctx.axes, ctx.keepdims, ctx.shape)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return x_dot.sum(axis=ctx.axes, keepdims=ctx.keepdims)
 
 
 @register
@@ -468,10 +587,24 @@ class Mean(Function):
         return np.asarray(x.mean(axis=ctx.axes, keepdims=keepdims))
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
+    def backward(ctx: Function, g: Any) -> Any:
         if ctx.n == 0:  # x has no elements: its gradient is an empty array
-            return np.zeros(ctx.shape, dtype=g.dtype)
+            return D.constant(np.zeros(ctx.shape, dtype=g.dtype), g)
         return _expand_reduced(g / ctx.n, ctx.axes, ctx.keepdims, ctx.shape)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        if ctx.n == 0:  # the mean of nothing is nan, and so is its tangent
+            total = D.value(x_dot).sum(axis=ctx.axes, keepdims=ctx.keepdims)
+            return D.constant(np.full(np.shape(total), np.nan, x_dot.dtype), x_dot)
+        return x_dot.sum(axis=ctx.axes, keepdims=ctx.keepdims) / ctx.n
+
+
+def _max_share(ctx: Function) -> np.ndarray:
+    """1/k at each of the k tied maxima of a reduced slice, 0 elsewhere (a constant)."""
+    x, out = ctx.saved_tensors
+    mask = D.value(x) == D.value(out)
+    return mask / mask.sum(axis=ctx.axes, keepdims=True)
 
 
 @register
@@ -497,13 +630,15 @@ class Max(Function):
         return out if keepdims else np.squeeze(out, axis=axes)
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
-        x, out = ctx.saved_tensors
-        mask = x == out
-        share = mask / mask.sum(axis=ctx.axes, keepdims=True)
+    def backward(ctx: Function, g: Any) -> Any:
         if not ctx.keepdims and ctx.axes:
-            g = np.expand_dims(g, ctx.axes)
-        return (g * share).astype(g.dtype, copy=False)
+            g = D.expand_dims(g, ctx.axes)
+        return g * _max_share(ctx).astype(g.dtype, copy=False)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        share = _max_share(ctx).astype(x_dot.dtype, copy=False)
+        return (x_dot * share).sum(axis=ctx.axes, keepdims=ctx.keepdims)
 
 
 # ----------------------------------------------------------------------------- shape movement
@@ -517,14 +652,42 @@ class Reshape(Function):
     def forward(ctx: Function, x: np.ndarray, shape: tuple[int, ...] = ()) -> np.ndarray:
         ctx.shape = x.shape
         try:
-            return x.reshape(shape)
+            out = x.reshape(shape)
         except ValueError:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                              f"({x.size} elements) into shape {tuple(shape)}") from None
+        ctx.out_shape = out.shape
+        return out
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
+    def backward(ctx: Function, g: Any) -> Any:
         return g.reshape(ctx.shape)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return x_dot.reshape(ctx.out_shape)
+
+
+@register
+class Expand(Function):
+    """out = x broadcast to `shape` (a read-only view);  dx = g summed over the broadcast axes"""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, shape: tuple[int, ...] = ()) -> np.ndarray:
+        ctx.shape, ctx.out_shape = x.shape, tuple(shape)
+        try:
+            return np.broadcast_to(x, ctx.out_shape)
+        except ValueError:
+            raise ValueError(f"expand: a tensor of shape {x.shape} cannot be broadcast to shape "
+                             f"{ctx.out_shape}") from None
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        return D.sum_to(g, ctx.shape, "Expand")
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return D.broadcast_to(x_dot, ctx.out_shape)
 
 
 @register
@@ -541,17 +704,38 @@ class Permute(Function):
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of a "
                              f"tensor of shape {x.shape}")
-        ctx.inverse = tuple(np.argsort(axes))
+        ctx.axes = axes
+        ctx.inverse = tuple(int(a) for a in np.argsort(axes))
         return np.transpose(x, axes)
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
-        return np.transpose(g, ctx.inverse)
+    def backward(ctx: Function, g: Any) -> Any:
+        return D.transpose(g, ctx.inverse)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return D.transpose(x_dot, ctx.axes)
 
 
 def _is_advanced(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return any(isinstance(p, (list, tuple, range, np.ndarray)) for p in parts)
+
+
+def _take(x: Any, index: Any) -> Any:
+    """x[index], a 0-d array rather than a numpy scalar for arrays."""
+    out = x[index]
+    return out if type(out) is np.ndarray or D.is_tensor(out) else np.asarray(out)
+
+
+def index_add_array(g: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """zeros(shape) with g added at [index]: repeated indices accumulate (np.add.at)."""
+    dx = np.zeros(shape, dtype=g.dtype)
+    if _is_advanced(index):
+        np.add.at(dx, index, g)
+    else:
+        dx[index] = g
+    return dx
 
 
 @register
@@ -568,13 +752,36 @@ class GetItem(Function):
                              f"{x.shape}: {e}") from None
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
-        dx = np.zeros(ctx.shape, dtype=g.dtype)
-        if _is_advanced(ctx.index):
-            np.add.at(dx, ctx.index, g)
-        else:
-            dx[ctx.index] = g
-        return dx
+    def backward(ctx: Function, g: Any) -> Any:
+        return D.index_add(g, ctx.index, ctx.shape)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return _take(x_dot, ctx.index)
+
+
+@register
+class IndexAdd(Function):
+    """out = zeros(shape) with x added at [index] (repeated indices accumulate);
+    dx = g[index]. GetItem's adjoint: the two are each other's backward."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, index: Any = (), shape: tuple[int, ...] = ()
+                ) -> np.ndarray:
+        ctx.index, ctx.shape = index, tuple(shape)
+        try:
+            return index_add_array(x, index, ctx.shape)
+        except (IndexError, ValueError) as e:
+            raise ValueError(f"index_add: cannot add a tensor of shape {x.shape} at index "
+                             f"{index!r} of a tensor of shape {ctx.shape}: {e}") from None
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        return _take(g, ctx.index)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return D.index_add(x_dot, ctx.index, ctx.shape)
 
 
 def _stack_buffer(xs: tuple, axis: int) -> np.ndarray | None:
@@ -604,9 +811,14 @@ class Stack(Function):
         return out
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
-        moved = np.moveaxis(g, ctx.axis, 0)
-        return tuple(moved[i] if need else None for i, need in enumerate(ctx.needs_input_grad))
+    def backward(ctx: Function, g: Any) -> Any:
+        lead = (slice(None),) * ctx.axis
+        return tuple(_take(g, lead + (i,)) if need else None
+                     for i, need in enumerate(ctx.needs_input_grad))
+
+    @staticmethod
+    def jvp(ctx: Function, *x_dots: Any) -> Any:
+        return D.stack(list(x_dots), ctx.axis)
 
 
 @register
@@ -623,12 +835,37 @@ class Cat(Function):
             raise ValueError(f"cat: tensors of shapes {[x.shape for x in xs]} cannot be "
                              f"concatenated along axis {axis}") from None
         ctx.axis = axis % out.ndim
-        ctx.bounds = np.cumsum([x.shape[ctx.axis] for x in xs])[:-1]
+        ctx.bounds = [0, *np.cumsum([x.shape[ctx.axis] for x in xs]).tolist()]
         return out
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
-        return tuple(np.split(g, ctx.bounds, axis=ctx.axis))
+    def backward(ctx: Function, g: Any) -> Any:
+        lead, b = (slice(None),) * ctx.axis, ctx.bounds
+        return tuple(_take(g, lead + (slice(b[i], b[i + 1]),)) if need else None
+                     for i, need in enumerate(ctx.needs_input_grad))
+
+    @staticmethod
+    def jvp(ctx: Function, *x_dots: Any) -> Any:
+        return D.concatenate(list(x_dots), ctx.axis)
+
+
+def _stack_slices(gs: tuple, axis: int, shape: tuple[int, ...]) -> Any:
+    """The slices gs (None: zeros) stacked along axis into an array of `shape`."""
+    first = next(g for g in gs if g is not None)
+    if D.is_tensor(first) or any(D.is_tensor(g) for g in gs):
+        zero = D.constant(np.zeros(first.shape, first.dtype), first)
+        return D.stack([zero if g is None else g for g in gs], axis)
+    dx = _cached(shape, first)
+    dx = np.empty(shape, first.dtype) if dx is None else dx
+    if axis == 0 and first.ndim and all(g is not None for g in gs):
+        # every slice has a gradient: one C-level concatenate into dx (T·B rows)
+        pieces = cast("tuple[np.ndarray, ...]", gs)  # no None in it: checked just above
+        np.concatenate(pieces, out=dx.reshape((-1,) + first.shape[1:]))
+        return dx
+    moved = np.moveaxis(dx, axis, 0)
+    for i, g in enumerate(gs):
+        moved[i] = 0 if g is None else g
+    return dx
 
 
 @register
@@ -650,19 +887,13 @@ class Unbind(Function):
         return tuple(np.moveaxis(x, ctx.axis, 0))
 
     @staticmethod
-    def backward(ctx: Function, *gs: np.ndarray | None) -> np.ndarray:
-        first = next(g for g in gs if g is not None)
-        dx = _cached(ctx.shape, first)
-        dx = np.empty(ctx.shape, first.dtype) if dx is None else dx
-        if ctx.axis == 0 and first.ndim and all(g is not None for g in gs):
-            # every slice has a gradient: one C-level concatenate into dx (T·B rows)
-            pieces = cast("tuple[np.ndarray, ...]", gs)  # no None in it: checked just above
-            np.concatenate(pieces, out=dx.reshape((-1,) + first.shape[1:]))
-            return dx
-        moved = np.moveaxis(dx, ctx.axis, 0)
-        for i, g in enumerate(gs):
-            moved[i] = 0 if g is None else g
-        return dx
+    def backward(ctx: Function, *gs: Any) -> Any:
+        return _stack_slices(gs, ctx.axis, ctx.shape)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        lead = (slice(None),) * ctx.axis
+        return tuple(_take(x_dot, lead + (i,)) for i in range(ctx.shape[ctx.axis]))
 
 
 @register
@@ -679,9 +910,12 @@ class Where(Function):
         return np.where(cond, x, y)
 
     @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Any:
-        cond = ctx.saved_tensors[0]
+    def backward(ctx: Function, g: Any) -> Any:
+        cond = D.value(ctx.saved_tensors[0])
         _, need_x, need_y = ctx.needs_input_grad
-        zero = np.zeros((), dtype=g.dtype)
-        return (None, np.where(cond, g, zero) if need_x else None,
-                np.where(cond, zero, g) if need_y else None)
+        return (None, D.where(cond, g, 0) if need_x else None,
+                D.where(cond, 0, g) if need_y else None)
+
+    @staticmethod
+    def jvp(ctx: Function, cond_dot: Any, x_dot: Any, y_dot: Any) -> Any:
+        return D.where(D.value(ctx.saved_tensors[0]), x_dot, y_dot)

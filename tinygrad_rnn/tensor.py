@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import inplace, ops
-from .autograd import Function, mark_modified, run_backward
+from .autograd import STATE, Function, _CutGraph, mark_modified, run_backward
 
 _FLOATS = (np.float16, np.float32, np.float64)
 
@@ -188,6 +188,9 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """`np.asarray(t)` is `t.data` itself (numpy 2's protocol: copy=True copies, copy=False
         refuses to)."""
+        if STATE.graph_backward and self.requires_grad:
+            raise _CutGraph(f"np.asarray() of a tensor of shape {self.shape} that requires grad "
+                            f"would cut the graph being built")
         data = self._data
         if dtype is not None and np.dtype(dtype) != data.dtype:
             if copy is False:
@@ -197,18 +200,23 @@ class Tensor:
         return data.copy() if copy else data
 
     # ---------------------------------------------------------------------------- autograd
-    def backward(self, grad: Any = None, retain_graph: bool = False,
-                 keep_node_grads: bool = False) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool | None = None,
+                 keep_node_grads: bool = False, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires a gradient.
 
-        retain_graph: keep the saved values so backward can run through the graph again.
+        retain_graph: keep the saved values so backward can run through the graph again
+        (default: create_graph).
         keep_node_grads: every node of the graph keeps the gradients that passed through it,
         for `viz.draw`/`viz.trace` (costs memory: an RNN keeps T per-step pieces of ∂E/∂W).
+        create_graph: record the graph of the gradient, so it can be differentiated again.
+        `.grad` then holds a Tensor with that graph (as in PyTorch) instead of an array, and
+        a `.grad` that was already there is added to it.
         """
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no graph "
                                "(was it created under no_grad(), or from inputs that do not "
                                "require grad?)")
+        given = grad
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(f"backward: grad can be implicitly created only for a scalar "
@@ -220,7 +228,11 @@ class Tensor:
                 raise RuntimeError(f"backward: grad has shape {grad.shape} but the tensor has "
                                    f"shape {self.shape}")
             grad = grad.astype(self.dtype, copy=False)
-        run_backward(self, grad, retain_graph, keep_node_grads)
+        retain = create_graph if retain_graph is None else retain_graph
+        if create_graph:  # a given Tensor cotangent keeps its own graph
+            grad = given if isinstance(given, Tensor) and given.shape == self.shape else (
+                Tensor._wrap(grad, None, 0))
+        run_backward((self,), (grad,), retain, keep_node_grads, create_graph)
 
     def register_hook(self, hook: Callable[[np.ndarray], Any]) -> Callable[[], None]:
         """Call `hook(grad)` when this tensor's gradient is computed; a returned array replaces
@@ -376,6 +388,9 @@ class Tensor:
 
     def abs(self) -> Tensor:
         return ops.Abs.apply(self)
+
+    def erf(self) -> Tensor:
+        return ops.Erf.apply(self)
 
     def sqrt(self) -> Tensor:
         return ops.PowScalar.apply(self, exponent=0.5)

@@ -30,6 +30,8 @@ def parameter_shapes(kind: str, input_size: int, hidden_size: int,
     """The parameters `build_model` makes, by name and in its order, allocating none."""
     rows = GATES[kind] * hidden_size
     core = {"U": (rows, input_size), "W": (rows, hidden_size), "b": (rows,)}
+    if kind == "gru":  # PyTorch's hidden bias of the candidate: r * (W_hn h + b_hn)
+        core["b_hn"] = (hidden_size,)
     readout = {"V": (output_size, hidden_size), "c": (output_size,)}
     if kind == "rnn":
         return {**core, **readout}

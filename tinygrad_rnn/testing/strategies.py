@@ -157,8 +157,16 @@ for _name in ("Add", "Sub", "Mul"):
     OP_INPUTS[_name] = _binary()
 OP_INPUTS["Div"] = _binary(lambda y: away_from_zero(y, 0.5))
 for _name, _domain in (("Neg", None), ("Exp", None), ("Tanh", None), ("Sigmoid", None),
-                       ("Log", positive), ("ReLU", away_from_zero), ("Abs", away_from_zero)):
+                       ("Log", positive), ("ReLU", away_from_zero), ("Abs", away_from_zero),
+                       ("Erf", None)):
     OP_INPUTS[_name] = _unary(_domain)
+
+
+@register_op_inputs("Cast")
+@st.composite
+def _cast(draw: Callable) -> OpCase:
+    # to float64 only: a cast that rounds (to float32) has no central difference to check
+    return OpCase((draw(arrays(shapes())),), {"dtype": np.dtype(np.float64)})
 
 
 @register_op_inputs("Pow")
@@ -274,6 +282,26 @@ def indices(draw: Callable, shape: tuple[int, ...]) -> Any:
 def _getitem(draw: Callable) -> OpCase:
     shape = draw(shapes(min_dims=1))
     return OpCase((draw(arrays(shape)),), {"index": draw(indices(shape))})
+
+
+@register_op_inputs("IndexAdd")
+@st.composite
+def _index_add(draw: Callable) -> OpCase:
+    shape = draw(shapes(min_dims=1))
+    index = draw(indices(shape))
+    picked = np.zeros(shape)[index].shape
+    return OpCase((draw(arrays(picked)),), {"index": index, "shape": shape})
+
+
+@register_op_inputs("Expand")
+@st.composite
+def _expand(draw: Callable) -> OpCase:
+    """x of some shape with size-1 axes, expanded along them and along new leading axes."""
+    target = draw(shapes(min_dims=0, max_dims=3))
+    ones = draw(st.lists(st.booleans(), min_size=len(target), max_size=len(target)))
+    lost = draw(st.integers(0, len(target)))
+    x_shape = tuple(1 if one else side for one, side in zip(ones, target))[lost:]
+    return OpCase((draw(arrays(x_shape)),), {"shape": target})
 
 
 @register_op_inputs("Stack")
