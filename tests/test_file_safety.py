@@ -214,9 +214,23 @@ def _array(arrays, name, value):
     arrays[name] = value
 
 
-def _optim(meta, key, value):
-    meta["optimizer"]["__dict__"] = [[k, value if k == key else v]
-                                     for k, v in meta["optimizer"]["__dict__"]]
+def _entry(skeleton, key):
+    """The value under `key` of a dict in the checkpoint's JSON skeleton ({"__dict__": [...]})."""
+    return next(v for k, v in skeleton["__dict__"] if k == key)
+
+
+def _set(skeleton, key, value):
+    pairs = skeleton["__dict__"]
+    assert any(k == key for k, _ in pairs), (key, pairs)
+    skeleton["__dict__"] = [[k, value if k == key else v] for k, v in pairs]
+
+
+def _optim_lr(meta, value):  # PyTorch's layout: {"state": {...}, "param_groups": [{"lr": ...}]}
+    _set(_entry(meta["optimizer"], "param_groups")[0], "lr", value)
+
+
+def _optim_step(meta, value):  # the step counter of parameter 0's state
+    _set(_entry(_entry(meta["optimizer"], "state"), 0), "step", value)
 
 
 def _carry(arrays, meta, value):
@@ -237,8 +251,9 @@ HOSTILE = {
                       "complex128"),
     "wrong shape": (lambda a, m: _array(a, "model/c", np.ones(3)), "needs float (1,)"),
     "carried state": (lambda a, m: _carry(a, m, np.ones((5, 4))), "needs float (2, 4)"),
-    "optimizer lr": (lambda a, m: _optim(m, "lr", -5.0), "optimizer's lr is -5.0"),
-    "optimizer step": (lambda a, m: _optim(m, "state.0.step", "x"), "counter 'state.0.step'"),
+    "optimizer lr": (lambda a, m: _optim_lr(m, -5.0), "optimizer's lr is -5.0"),
+    "optimizer step": (lambda a, m: _optim_step(m, "x"),
+                       "optimizer's step counter 'state[0].step' is 'x'"),
     "unknown array": (lambda a, m: _array(a, "train/99", np.ones(2)), "unexpected array"),
     "carried state form": (lambda a, m: _carry_form(m), "not an (h, c) pair"),
     "non-finite parameter": (lambda a, m: a["model/V"].__setitem__((0, 0), np.nan),

@@ -182,7 +182,8 @@ def _check_optimizer(stored: Any, fresh: dict[str, Any]) -> None:
                                   f"{want!r}")
     for key, value in steps:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
-            raise CheckpointError(f"its optimizer counter {key!r} is {value!r}")
+            raise CheckpointError(f"its optimizer's step counter {key!r} is {value!r}, not a "
+                                  "whole number >= 0")
 
 
 def _check_carry(carry: Any, lstm: bool, shape: tuple[int, int] | None) -> None:
