@@ -297,3 +297,172 @@ def test_resume_never_opens_a_path_stored_in_the_checkpoint(tmp_path, capsys):
     code, _, err = run(capsys, "train", "--resume", str(ckpt), "--csv", str(csv), "--quiet",
                        "--steps", "2")
     assert code == 0, err
+
+
+# ----------------------------------------------------------- checkpoints of older versions
+def _old_format(path: Path, flat: bool = True, drop_b_hn: bool = False, **hyper) -> None:
+    """Rewrite a checkpoint as older versions wrote it: the optimizer in the flat layout
+    {"optimizer": class, hyperparameter: value, "state.{i}.{buffer}": array} (the flat Adagrad
+    counted no steps), and/or a GRU without its hidden bias core.b_hn (the last parameter).
+    `hyper` overrides stored hyperparameters (e.g. the former Adagrad eps)."""
+    from tinygrad_rnn import optim
+
+    ckpt = load_checkpoint(path)
+    state, groups = ckpt.optimizer["state"], ckpt.optimizer["param_groups"]
+    if drop_b_hn:
+        index = list(ckpt.model).index("core.b_hn")
+        assert index == len(ckpt.model) - 1
+        del ckpt.model["core.b_hn"]
+        state.pop(index, None)
+        groups[-1]["params"].remove(index)
+    for group in groups:
+        group.update(hyper)
+    if flat:
+        name = ckpt.config["args"]["optimizer"]
+        cls = {"adam": optim.Adam, "sgd": optim.SGD, "adagrad": optim.Adagrad}[name]
+        old: dict = {"optimizer": cls.__name__}
+        old.update({k: list(v) if isinstance(v, tuple) else v for k, v in groups[0].items()
+                    if k in cls.legacy_keys})
+        old.update({f"state.{i}.{buffer}": value for i, entry in state.items()
+                    for buffer, value in entry.items()
+                    if not (name == "adagrad" and buffer == "step")})
+        ckpt.optimizer = old
+    save_checkpoint(path, ckpt)
+
+
+def _buffers(path: Path, skip_step: bool) -> dict:
+    return {k: v for k, v in _final_state(path)[1].items()
+            if not (skip_step and k.endswith(".step"))}
+
+
+@pytest.mark.parametrize("model", ["rnn", "lstm"])
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "adagrad"])
+def test_a_checkpoint_with_the_old_flat_optimizer_layout_resumes_exactly(tmp_path, capsys,
+                                                                         model, optimizer):
+    args = ["train", *SMALL, "--model", model, "--optimizer", optimizer, "--seed", "3"]
+    if optimizer == "sgd":
+        args += ["--momentum", "0.9"]  # so that SGD has buffers to carry over
+    full, old = tmp_path / "full.npz", tmp_path / "old.npz"
+    assert main([*args, "--steps", "9", "--checkpoint", str(full)]) == 0
+    assert main([*args, "--steps", "4", "--checkpoint", str(old)]) == 0
+    _old_format(old)
+    assert "state" not in load_checkpoint(old).optimizer  # really the flat layout
+    capsys.readouterr()
+    code, _, err = run(capsys, "train", "--resume", str(old), "--steps", "9", "--quiet")
+    assert code == 0 and "resuming at step 4/9" in err and "note" not in err, err
+    _same_arrays(_final_state(full)[0], _final_state(old)[0])
+    # the flat Adagrad counted no steps, so its counters restart at 0 (lr_decay is 0: unused)
+    _same_arrays(_buffers(full, optimizer == "adagrad"), _buffers(old, optimizer == "adagrad"))
+    assert "param_groups" in load_checkpoint(old).optimizer  # saved in the new layout
+
+
+@pytest.mark.parametrize("flat", [True, False])
+def test_an_old_adagrad_run_keeps_its_former_default_eps_across_resumes(tmp_path, capsys, flat):
+    path = tmp_path / "c.npz"
+    args = ["train", *SMALL, "--optimizer", "adagrad"]
+    assert main([*args, "--steps", "2", "--checkpoint", str(path)]) == 0
+    _old_format(path, flat=flat, eps=1e-8)  # Adagrad's default eps before it became 1e-10
+    for steps in ("4", "6"):  # the second resume reads the file the first one wrote
+        code, _, err = run(capsys, "train", "--resume", str(path), "--steps", steps, "--quiet")
+        assert code == 0, err
+        assert load_checkpoint(path).optimizer["param_groups"][0]["eps"] == 1e-8
+
+
+@pytest.mark.parametrize("flat", [True, False])
+@pytest.mark.parametrize("optimizer, key, value, shown", [
+    ("adagrad", "eps", 1e-3, "eps is 0.001, but its settings give 1e-10"),
+    ("adam", "eps", 1e-10, "eps is 1e-10, but its settings give 1e-08"),  # Adagrad's only
+    ("adam", "betas", (0.5, 0.5), "betas is (0.5, 0.5), but its settings give (0.9, 0.999)"),
+    ("sgd", "weight_decay", 0.5, "weight_decay is 0.5, but its settings give 0.0"),
+])
+def test_other_stored_hyperparameters_must_equal_the_optimizers_own(tmp_path, capsys, flat,
+                                                                     optimizer, key, value,
+                                                                     shown):
+    path = tmp_path / "c.npz"
+    assert main(["train", *SMALL, "--optimizer", optimizer, "--steps", "2", "--checkpoint",
+                 str(path)]) == 0
+    _old_format(path, flat=flat, **{key: value})
+    code, _, err = run(capsys, "train", "--resume", str(path), "--steps", "3", "--quiet")
+    assert_one_line_error(code, err, 2, "the checkpoint is refused: its optimizer's " + shown)
+
+
+def _old_gru_outputs(params: dict, x: np.ndarray) -> np.ndarray:
+    """The GRU as the library computed it before b_hn: n = tanh(x U_nᵀ + b_n + r ⊙ (h W_nᵀ))."""
+    U, W, b = params["core.U"], params["core.W"], params["core.b"]
+    H = W.shape[1]
+    h, ys = np.zeros((x.shape[1], H)), []
+    for x_t in x:
+        gx, gh = x_t @ U.T + b, h @ W.T
+        r = 1 / (1 + np.exp(-(gx[:, :H] + gh[:, :H])))
+        z = 1 / (1 + np.exp(-(gx[:, H:2 * H] + gh[:, H:2 * H])))
+        n = np.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+        h = (1 - z) * n + z * h
+        ys.append(h @ params["V"].T + params["c"])
+    return np.stack(ys)
+
+
+def test_an_old_gru_checkpoint_loads_with_b_hn_zero_which_is_exactly_the_old_model(tmp_path,
+                                                                                  capsys):
+    from tinygrad_rnn import Tensor, no_grad
+    from tinygrad_rnn.cli.runs import load_model, open_checkpoint
+
+    path = tmp_path / "c.npz"
+    assert main(["train", *SMALL, "--model", "gru", "--steps", "3", "--checkpoint",
+                 str(path)]) == 0
+    _old_format(path, drop_b_hn=True)
+    assert "core.b_hn" not in load_checkpoint(path).model
+    capsys.readouterr()
+    ckpt = open_checkpoint(path)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "predates the GRU's hidden bias core.b_hn" in err, err
+    assert np.array_equal(ckpt.model["core.b_hn"], np.zeros(4))
+    model = load_model(ckpt, path)
+    x = np.random.default_rng(0).standard_normal((6, 3, 1))
+    with no_grad():
+        ys = model(Tensor(x))[0].data
+    np.testing.assert_allclose(ys, _old_gru_outputs(ckpt.model, x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("flat", [True, False])
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "adagrad"])
+def test_train_resume_of_an_old_gru_checkpoint_migrates_it_and_trains_on(tmp_path, capsys,
+                                                                          flat, optimizer):
+    path = tmp_path / "c.npz"
+    args = ["train", *SMALL, "--model", "gru", "--optimizer", optimizer]
+    assert main([*args, "--steps", "3", "--checkpoint", str(path)]) == 0
+    _old_format(path, flat=flat, drop_b_hn=True)
+    old = load_checkpoint(path)
+    code, _, err = run(capsys, "train", "--resume", str(path), "--steps", "5", "--quiet")
+    assert code == 0 and "resuming at step 3/5" in err, err
+    assert [line for line in err.splitlines() if "note:" in line] == [
+        f"tinygrad-rnn: note: {path} predates the GRU's hidden bias core.b_hn; it is set to 0, "
+        "which gives exactly the saved model (training goes on to learn it)"]
+    new = load_checkpoint(path)
+    assert new.train["step"] == 5 and sorted(new.model) == sorted([*old.model, "core.b_hn"])
+    assert np.any(new.model["core.b_hn"] != 0), "b_hn is trained from 0 on"
+    if optimizer != "sgd":  # every parameter has a buffer now, b_hn's counted from its start
+        steps = {i: e["step"] for i, e in new.optimizer["state"].items()}
+        assert steps == {0: 5, 1: 5, 2: 5, 3: 5, 4: 5, 5: 2} if optimizer == "adam" or not flat \
+            else steps == {0: 2, 1: 2, 2: 2, 3: 2, 4: 2, 5: 2}
+    code, _, err = run(capsys, "train", "--resume", str(path), "--steps", "6", "--quiet")
+    assert code == 0 and "note" not in err, err  # written in the current format
+
+
+def test_an_old_gru_checkpoint_with_optimizer_state_for_b_hn_is_refused_in_one_line(tmp_path,
+                                                                                   capsys):
+    path = tmp_path / "c.npz"
+    assert main(["train", *SMALL, "--model", "gru", "--steps", "3", "--checkpoint",
+                 str(path)]) == 0
+    ckpt = load_checkpoint(path)
+    del ckpt.model["core.b_hn"]  # but the optimizer still has b_hn's buffers (parameter 5)
+    save_checkpoint(path, ckpt)
+    capsys.readouterr()
+    code, _, err = run(capsys, "train", "--resume", str(path), "--steps", "5", "--quiet")
+    assert_one_line_error(code, err, 2, "is refused: its optimizer state has an unexpected "
+                          "array \"state[5]['exp_avg']\"")
+    del ckpt.optimizer["state"][5]  # no buffers, but b_hn's number is still listed
+    save_checkpoint(path, ckpt)
+    code, _, err = run(capsys, "train", "--resume", str(path), "--steps", "5", "--quiet")
+    assert_one_line_error(code, err, 2, "is refused: it has no core.b_hn, but its optimizer "
+                          "lists parameter 5")
+    assert "note" not in err, err

@@ -23,13 +23,25 @@ from .errors import (
     positive_float,
     positive_int,
 )
-from .models import MODELS, NONLINEARITIES, OPTIMIZERS, check_sizes, parameter_shapes
+from .models import (
+    ADDED_PARAMETERS,
+    MODELS,
+    NONLINEARITIES,
+    OPTIMIZERS,
+    check_sizes,
+    parameter_shapes,
+)
 
 CHOICES = {"model": MODELS, "nonlinearity": NONLINEARITIES, "optimizer": OPTIMIZERS}
 INTS = {"hidden": positive_int, "chunk": positive_int, "batch": positive_int,
         "epochs": positive_int, "seed": nonnegative_int}
 FLOATS = {"lr": positive_float, "momentum": nonnegative_float, "clip": nonnegative_float,
           "test_fraction": fraction}
+# Hyperparameters the command line does not set, whose library default changed: a run started
+# before keeps its own value when resumed. {(optimizer class, hyperparameter): former defaults}
+FORMER_DEFAULTS: dict[tuple[str, str], tuple[Any, ...]] = {
+    ("Adagrad", "eps"): (1e-8,),  # PyTorch's 1e-10 since the optim package
+}
 
 
 def check_settings(args: Any) -> None:
@@ -127,9 +139,13 @@ def check_checkpoint(meta: dict[str, Any], members: dict[str, tuple[Any, tuple]]
     except CLIError as e:  # the sizes come from the file here
         raise CheckpointError(f"its model is too large or invalid: {e}") from None
     params = parameter_shapes(kind, n_in, hidden, n_out)
-    if meta.get("model") != sorted(params):
+    added = ADDED_PARAMETERS.get(kind, ())
+    older = sorted(set(params) - set(added))  # as written before those were added
+    if meta.get("model") not in (sorted(params), older):
         raise CheckpointError(f"its parameters {meta.get('model')!r} are not those of {kind} "
                               f"({', '.join(sorted(params))})")
+    if meta.get("model") != sorted(params):  # an older model: no optimizer state for those
+        params = {name: shape for name, shape in params.items() if name not in added}
     expected = {f"model/{name}": shape for name, shape in params.items()}
     expected.update(_expected_arrays(meta, list(params.values()), (args["batch"], hidden)))
     for name, (dtype, shape) in members.items():
@@ -142,9 +158,10 @@ def check_checkpoint(meta: dict[str, Any], members: dict[str, tuple[Any, tuple]]
 
 def check_restored(train: dict[str, Any], chunk: int, optimizer_state: Any,
                    fresh_state: dict[str, Any], lstm: bool = False,
-                   carry_shape: tuple[int, int] | None = None) -> None:
-    """Counters in range, the optimizer's stored hyperparameters equal to the settings', and a
-    carried state of the model's form: None, an (h, c) pair for the LSTM, else one array."""
+                   carry_shape: tuple[int, int] | None = None, optimizer: str = "") -> None:
+    """Counters in range, the optimizer's stored hyperparameters equal to the settings' (or a
+    former default of the `optimizer` class, see FORMER_DEFAULTS), and a carried state of the
+    model's form: None, an (h, c) pair for the LSTM, else one array."""
     _check_carry(train.get("carry"), lstm, carry_shape)
     for key, low in (("step", 0), ("offset", 0), ("offset_epoch", -1)):
         value = train.get(key)
@@ -152,12 +169,13 @@ def check_restored(train: dict[str, Any], chunk: int, optimizer_state: Any,
             raise CheckpointError(f"its training counter {key!r} is {value!r}")
     if train["offset"] >= chunk:
         raise CheckpointError(f"its chunk offset {train['offset']} is not below --chunk {chunk}")
-    _check_optimizer(optimizer_state, fresh_state)
+    _check_optimizer(optimizer_state, fresh_state, optimizer)
 
 
-def _check_optimizer(stored: Any, fresh: dict[str, Any]) -> None:
+def _check_optimizer(stored: Any, fresh: dict[str, Any], optimizer: str = "") -> None:
     """The stored hyperparameters equal the fresh optimizer's (its groups', in PyTorch's layout;
-    the flat format's top-level ones), and every step counter is a count."""
+    the flat format's top-level ones) or one of their former defaults, and every step counter
+    is a count."""
     if not isinstance(stored, dict):
         raise CheckpointError("its optimizer state is not a mapping")
     groups = stored.get("param_groups")
@@ -174,16 +192,21 @@ def _check_optimizer(stored: Any, fresh: dict[str, Any]) -> None:
     else:  # the flat format: its hyperparameters against those of the fresh first group
         group = fresh["param_groups"][0]
         pairs = [(k, tuple(v) if isinstance(v, list) else v, group[k])
-                 for k, v in stored.items() if k in group and k in ("lr", "momentum")]
+                 for k, v in stored.items() if k in group and k != "params"]
         steps = [(k, v) for k, v in stored.items() if str(k).endswith(".step")]
     for key, value, want in pairs:
-        if value != want:
+        if value != want and not _former_default(optimizer, key, value):
             raise CheckpointError(f"its optimizer's {key} is {value!r}, but its settings give "
                                   f"{want!r}")
     for key, value in steps:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
             raise CheckpointError(f"its optimizer's step counter {key!r} is {value!r}, not a "
                                   "whole number >= 0")
+
+
+def _former_default(optimizer: str, key: str, value: Any) -> bool:
+    former = FORMER_DEFAULTS.get((optimizer, key), ())
+    return any(type(value) is type(v) and value == v for v in former)
 
 
 def _check_carry(carry: Any, lstm: bool, shape: tuple[int, int] | None) -> None:

@@ -23,6 +23,11 @@ NONLINEARITIES = tuple(nn.NONLINEARITIES)  # the layers' own list, in their orde
 
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # row blocks of U, W and b
+# Parameters a model gained after checkpoints of it were written, each last in the model's
+# order and zero in the old model: the GRU's hidden bias b_hn (the GRU computed
+# n = tanh(x U_nᵀ + b_n + r ⊙ (h W_nᵀ)) before it, which is b_hn = 0). Such checkpoints load
+# with these set to zero (`runs.upgrade`), which gives exactly the model they saved.
+ADDED_PARAMETERS: dict[str, tuple[str, ...]] = {"gru": ("core.b_hn",)}
 
 
 def parameter_shapes(kind: str, input_size: int, hidden_size: int,

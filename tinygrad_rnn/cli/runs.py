@@ -7,15 +7,18 @@ and a fingerprint of the data so a resume on changed data is refused).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .. import __version__
 from ..checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from ..nn.module import StateDictError
 from .checks import check_checkpoint
 from .errors import CLIError
-from .models import build_model, build_optimizer
+from .models import ADDED_PARAMETERS, build_model, build_optimizer, parameter_shapes
 
 # Training settings stored in "args"; None in argparse means "not given" (use the default).
 DEFAULTS: dict[str, Any] = {
@@ -84,11 +87,52 @@ def optimizer_for(args: dict[str, Any], model: Any) -> Any:
 
 
 def open_checkpoint(path: str | Path) -> Checkpoint:
-    """Load a checkpoint, checked as untrusted input (see checks.py), or fail with one line."""
+    """Load a checkpoint, checked as untrusted input (see checks.py), or fail with one line;
+    one written before its model gained a parameter is upgraded (see `upgrade`), with a note."""
     try:
-        return load_checkpoint(path, check=check_checkpoint)
+        ckpt = load_checkpoint(path, check=check_checkpoint)
     except CheckpointError as e:
         raise CLIError(str(e)) from None
+    try:
+        added = upgrade(ckpt)
+    except CheckpointError as e:
+        raise CLIError(f"{path} is refused: {e}") from None
+    if added:
+        print(f"tinygrad-rnn: note: {path} predates the GRU's hidden bias {', '.join(added)}; "
+              "it is set to 0, which gives exactly the saved model (training goes on to learn "
+              "it)", file=sys.stderr)
+    return ckpt
+
+
+def upgrade(ckpt: Checkpoint) -> list[str]:
+    """Add the parameters the checkpoint's model gained since it was written (models.py's
+    ADDED_PARAMETERS: zero in the old model) as zeros; returns their names.
+
+    They come last in the model's order, so the optimizer's stored parameter numbers still hold:
+    PyTorch's layout gets the new numbers in its last group, with no state (fresh buffers);
+    the old flat layout needs nothing (it numbers the parameters of the optimizer it loads into).
+    A checkpoint that passed `check_checkpoint` lacks all of them or none, and has no optimizer
+    buffers for them; CheckpointError if its optimizer lists them anyway.
+    """
+    m = ckpt.config["model"]
+    kind = m["kind"]
+    missing = [n for n in ADDED_PARAMETERS.get(kind, ()) if n not in ckpt.model]
+    if not missing:
+        return []
+    shapes = parameter_shapes(kind, m["input_size"], m["hidden_size"], m["output_size"])
+    dtype = np.result_type(*ckpt.model.values())
+    ckpt.model.update({n: np.zeros(shapes[n], dtype) for n in missing})
+    groups = ckpt.optimizer.get("param_groups") if isinstance(ckpt.optimizer, dict) else None
+    if isinstance(groups, list) and groups and isinstance(groups[-1], dict) and \
+            isinstance(groups[-1].get("params"), list):
+        numbers = [list(shapes).index(n) for n in missing]
+        listed = [i for g in groups if isinstance(g, dict) and isinstance(g.get("params"), list)
+                  for i in g["params"] if i in numbers]
+        if listed:
+            raise CheckpointError(f"it has no {', '.join(missing)}, but its optimizer lists "
+                                  f"parameter {listed[0]!r}, its number")
+        groups[-1]["params"] = groups[-1]["params"] + numbers
+    return missing
 
 
 def load_model(ckpt: Checkpoint, path: str | Path) -> Any:

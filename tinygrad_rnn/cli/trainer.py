@@ -106,7 +106,8 @@ class Trainer:
         try:
             check_restored(t, self.s.chunk, ckpt.optimizer, self.optimizer.state_dict(),
                            self.config["model"]["kind"] == "lstm",
-                           (self.s.batch, self.config["model"]["hidden_size"]))
+                           (self.s.batch, self.config["model"]["hidden_size"]),
+                           type(self.optimizer).__name__)
             if not all(np.all(np.isfinite(v)) for v in ckpt.model.values()):
                 raise CheckpointError("its parameters are not finite (NaN or Inf), so training "
                                       "cannot continue from them")
