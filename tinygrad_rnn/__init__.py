@@ -1,6 +1,6 @@
 """tinygrad_rnn: a small, exact reverse-mode autodiff engine on numpy, and RNNs built on it."""
 
-from . import buffers, functional, nn, ops, optim
+from . import buffers, dual, func, functional, nn, ops, optim
 from .autograd import (
     AnomalyError,
     Function,
@@ -10,7 +10,7 @@ from .autograd import (
     no_grad,
     scope,
 )
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import REGISTRY
 from .tensor import Tensor, cat, concatenate, ones, randn, stack, tensor, where, zeros
 
@@ -19,5 +19,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "tensor", "stack", "cat", "concatenate", "where", "zeros", "ones", "randn",
     "Function", "REGISTRY", "grad", "no_grad", "enable_grad", "scope", "detect_anomaly",
-    "AnomalyError", "gradcheck", "GradcheckError", "functional", "ops", "nn", "optim", "buffers",
+    "AnomalyError", "gradcheck", "gradgradcheck", "GradcheckError", "func", "dual",
+    "functional", "ops", "nn", "optim", "buffers",
 ]

@@ -278,6 +278,8 @@ class Function:
             if "broadcast" in str(e):
                 raise _broadcast_error(cls, tensors) from None
             raise
+        if type(out) is not np.ndarray and type(out) is not tuple:
+            out = _scalar_output(ctx, out)
         if STATE.anomaly:
             _check_forward(cls, ctx, tensors, out)
         if not (STATE.grad_enabled and True in needs):
@@ -293,9 +295,9 @@ class Function:
                 result = tuple(wrap(o, ctx, i) for i, o in enumerate(out))
             else:
                 result = wrap(out, ctx, 0)
-        if tangents is not None:
-            ctx.needs_input_grad = needs
+        if tangents is not None:  # (jvp sees every input as needed, as forward did)
             _push_tangents(cls, ctx, tensors, result, tangents)
+            ctx.needs_input_grad = needs
         return result
 
     def __repr__(self) -> str:
@@ -315,6 +317,16 @@ def _bind_tensor_class() -> Callable:
     return _WRAP
 
 
+def _scalar_output(ctx: Function, out: Any) -> np.ndarray:
+    """A 0-d result that numpy gave as a scalar, as a 0-d array; where forward saved it, the
+    saved value becomes that array too, so a backward under create_graph finds the output."""
+    array = np.asarray(out)
+    saved = ctx.saved_tensors
+    if saved and any(s is out for s in saved):
+        ctx.saved_tensors = tuple(array if s is out else s for s in saved)
+    return array
+
+
 def _cast_inputs(tensors: Any, arrays: list[np.ndarray]) -> tuple[tuple, list[np.ndarray]]:
     """Inputs that promotion converted and that need a gradient go through a `Cast` node, so
     that what the op saves is a tensor of the graph (a second derivative flows through it)."""
@@ -332,10 +344,12 @@ def _push_tangents(cls: type[Function], ctx: Function, tensors: Any, result: Any
                    tangents: dict) -> None:
     """Forward mode: the tangents of this op's outputs, from its inputs' by its jvp rule."""
     entries = [tangents.get(id(t)) for t in tensors]
-    if not any(e is not None and e[0] is t for e, t in zip(entries, tensors)):
+    carried = tuple(e is not None and e[0] is t for e, t in zip(entries, tensors))
+    if True not in carried:
         return  # no input carries a tangent: the outputs' tangents are zero
-    dots = [e[1] if e is not None and e[0] is t else np.zeros(t.shape, t.dtype)
-            for e, t in zip(entries, tensors)]
+    dots = [e[1] if c else np.zeros(t.shape, t.dtype)  # type: ignore[index]
+            for e, c, t in zip(entries, carried, tensors)]
+    ctx.needs_input_grad = carried  # a rule may skip the terms of inputs without a tangent
     if cls.jvp is Function.jvp:
         raise RuntimeError(f"{cls.__name__} has no jvp rule, so forward-mode AD (func.jvp, "
                            f"gradcheck(check_forward_ad=True)) cannot go through it: give "
@@ -904,7 +918,7 @@ def _seeds(outputs: tuple, grad_outputs: Any, create_graph: bool) -> list:
     seeds = []
     for i, (out, g) in enumerate(zip(outputs, given)):
         if g is None:
-            if out.size != 1:
+            if out.numel() != 1:
                 raise RuntimeError(f"grad: grad can be implicitly created only for one-element "
                                    f"outputs, but output {i} has shape {out.shape}; pass "
                                    f"grad_outputs")

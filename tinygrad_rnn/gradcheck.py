@@ -4,7 +4,13 @@
 check compares vᵀJ (what backward computes) with (L(x + εeᵢ) − L(x − εeᵢ)) / 2ε for every
 element i of every input that requires a gradient. `mode="random"` instead checks one random
 direction d for all inputs at once: ⟨∇L, d⟩ against (L(x + εd) − L(x − εd)) / 2ε, two forward
-passes whatever the size (the VJP checked against a numerical JVP).
+passes whatever the size (the VJP checked against a numerical JVP). `fast_mode=True` is that
+check (PyTorch's fast gradcheck, vᵀJu), and on failure it reruns the full check so that the
+report still names the input and the element.
+
+`check_forward_ad=True` also checks every jvp rule: forward mode's J·eᵢ (or J·u in fast mode)
+against central differences of the whole output. `gradgradcheck` checks second derivatives:
+gradcheck of the function (inputs, v) -> vᵀJ built with create_graph=True.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ class Mismatch:
     element: tuple[int, ...]
     analytic: float
     numeric: float
+    output_element: tuple[int, ...] | None = None  # forward mode: which output element
 
     @property
     def abs_error(self) -> float:
@@ -84,16 +91,39 @@ def _scalar_loss(fn: Callable, tensors: list[Tensor], cotangent: np.ndarray | No
 def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any], eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3, mode: str = "full", seed: int = 0,
               names: Sequence[str] | None = None, max_report: int = 5,
-              raise_exception: bool = True) -> bool:
+              raise_exception: bool = True, fast_mode: bool = False,
+              check_forward_ad: bool = False, check_backward_ad: bool = True) -> bool:
     """Check backward against central differences. Returns True or raises GradcheckError.
 
     fn: tensors -> tensor (any shape). inputs: tensors (those with requires_grad=True are
     checked; non-tensors are treated as tensors requiring a gradient). Everything is computed
     on float64 copies. An element fails when |analytic − numeric| > atol + rtol·|numeric|, and
     when either side is NaN or infinite, unless both are the same infinity (in every mode).
+    fast_mode: check vᵀJu for random u, v (one backward, two evaluations of fn); on failure
+    rerun the full check for an element-level report.
+    check_forward_ad: also check forward mode (each op's jvp rule) against central
+    differences; check_backward_ad=False checks forward mode only.
     """
     if mode not in ("full", "random"):
         raise ValueError(f"gradcheck: mode must be 'full' or 'random', got {mode!r}")
+    if fast_mode and mode == "full":
+        ok = gradcheck(fn, inputs, eps, atol, rtol, "random", seed, names, max_report, False,
+                       False, check_forward_ad, check_backward_ad)
+        if ok:
+            return True
+        if not raise_exception:
+            return False
+        # the full check names the element; if it passes, the random one raises its own report
+        gradcheck(fn, inputs, eps, atol, rtol, "full", seed, names, max_report, True, False,
+                  check_forward_ad, check_backward_ad)
+        return gradcheck(fn, inputs, eps, atol, rtol, "random", seed, names, max_report, True,
+                         False, check_forward_ad, check_backward_ad)
+    if check_forward_ad:
+        if not _check_forward_ad(fn, inputs, eps, atol, rtol, mode, seed, names, max_report,
+                                 raise_exception):
+            return False
+        if not check_backward_ad:
+            return True
     tensors = _as_float64_inputs(inputs)
     checked = [i for i, t in enumerate(tensors) if t.requires_grad]
     if not checked:
@@ -196,8 +226,169 @@ def _report(failures: list[Mismatch], total: int, names: Sequence[str], atol: fl
     for m in worst[:max_report]:
         error = (f"NaN/Inf: {m.non_finite}" if m.non_finite else
                  f"abs error {m.abs_error:.3g}, rel error {m.rel_error:.3g}")
-        lines.append(f"  {names[m.input_index]}[{', '.join(map(str, m.element))}]: analytic "
-                     f"{m.analytic:.10g}, numeric {m.numeric:.10g}, {error}")
+        out = ("" if m.output_element is None else
+               f" -> output[{', '.join(map(str, m.output_element))}]")
+        lines.append(f"  {names[m.input_index]}[{', '.join(map(str, m.element))}]{out}: "
+                     f"analytic {m.analytic:.10g}, numeric {m.numeric:.10g}, {error}")
     if len(worst) > max_report:
         lines.append(f"  ... and {len(worst) - max_report} more")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ forward mode
+
+
+def _check_forward_ad(fn: Callable[..., Tensor], inputs: Sequence[Any], eps: float, atol: float,
+                      rtol: float, mode: str, seed: int, names: Sequence[str] | None,
+                      max_report: int, raise_exception: bool) -> bool:
+    """Forward mode against central differences of the whole output: J·eᵢ for every element
+    i (mode "full"), or J·u for one random u across all inputs (mode "random")."""
+    from .func import jvp
+
+    tensors = _as_float64_inputs(inputs)
+    checked = [i for i, t in enumerate(tensors) if t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires a gradient; nothing to check")
+    labels = list(names) if names is not None else [f"input {i}" for i in range(len(tensors))]
+    rng = np.random.default_rng(seed)
+
+    def f(*xs: Tensor) -> Tensor:
+        args = list(tensors)
+        for i, x in zip(checked, xs):
+            args[i] = x
+        out = fn(*args)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+        return out
+
+    primals = [tensors[i].data.copy() for i in checked]
+
+    def output_at(shifts: list[np.ndarray], sign: float) -> np.ndarray:
+        for i, x0, d in zip(checked, primals, shifts):
+            tensors[i].data[...] = x0 + sign * eps * d
+        value = np.array(fn(*tensors).data, dtype=np.float64)
+        for i, x0 in zip(checked, primals):
+            tensors[i].data[...] = x0
+        return value
+
+    def compare(direction: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        _, dot = jvp(f, tuple(primals), tuple(direction))
+        with np.errstate(invalid="ignore", over="ignore"):
+            numeric = (output_at(direction, 1.0) - output_at(direction, -1.0)) / (2 * eps)
+        return np.asarray(dot.data, dtype=np.float64), numeric
+
+    if mode == "random":
+        direction = [rng.standard_normal(p.shape) for p in primals]
+        analytic, numeric = compare(direction)
+        bad = [k for k in np.ndindex(*numeric.shape)
+               if not agrees(float(analytic[k]), float(numeric[k]), atol, rtol)]
+        if not bad:
+            return True
+        if not raise_exception:
+            return False
+        k = bad[0]
+        raise GradcheckError(
+            f"gradcheck (forward mode, random direction) failed: J·u = {analytic[k]:.10g} but "
+            f"the numerical directional derivative = {numeric[k]:.10g} at output element "
+            f"[{', '.join(map(str, k))}] ({len(bad)} of {numeric.size} output elements differ; "
+            f"atol={atol}, rtol={rtol}) over inputs {', '.join(labels[i] for i in checked)}. "
+            "Run mode='full' to find the input element.")
+    failures: list[Mismatch] = []
+    total = 0
+    for n, (i, p) in enumerate(zip(checked, primals)):
+        for element in np.ndindex(*p.shape):
+            direction = [np.zeros_like(q) for q in primals]
+            direction[n][element] = 1.0
+            analytic, numeric = compare(direction)
+            for k in np.ndindex(*numeric.shape):
+                total += 1
+                if not agrees(float(analytic[k]), float(numeric[k]), atol, rtol):
+                    failures.append(Mismatch(i, element, float(analytic[k]), float(numeric[k]),
+                                             k))
+    if not failures:
+        return True
+    if not raise_exception:
+        return False
+    report = _report(failures, total, labels, atol, rtol, max_report)
+    raise GradcheckError(report.replace("gradcheck failed:", "gradcheck (forward mode, jvp) "
+                                        "failed:", 1))
+
+
+# ------------------------------------------------------------------------- second derivatives
+
+
+def gradgradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any],
+                  grad_outputs: Sequence[Any] | None = None, eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, mode: str = "full", seed: int = 0,
+                  names: Sequence[str] | None = None, max_report: int = 5,
+                  raise_exception: bool = True, fast_mode: bool = False) -> bool:
+    """Check second derivatives against finite differences of the first (PyTorch's
+    gradgradcheck): gradcheck of (inputs, v) -> vᵀ∂fn/∂inputs, where the first derivative is
+    built with create_graph=True. grad_outputs (v) default to fixed random values and are
+    checked too (the first derivative is linear in them). The report names the input and the
+    element, as gradcheck's does.
+    """
+    from .autograd import grad
+
+    tensors = _as_float64_inputs(inputs)
+    checked = [i for i, t in enumerate(tensors) if t.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires a gradient; nothing to check")
+    probe = fn(*tensors)
+    if not isinstance(probe, Tensor):
+        raise TypeError(f"gradgradcheck: fn must return a Tensor, got {type(probe).__name__}")
+    rng = np.random.default_rng(seed + 1)
+    if grad_outputs is None:
+        vs = [Tensor(rng.standard_normal(probe.shape), requires_grad=True)]
+    else:
+        vs = _as_float64_inputs(grad_outputs)
+    labels = list(names) if names is not None else [f"input {i}" for i in range(len(tensors))]
+    labels += [f"grad_output {k}" for k in range(len(vs))]
+
+    def first_derivative(*args: Tensor) -> Tensor:
+        xs, v = list(args[:len(tensors)]), args[len(tensors)]
+        out = fn(*xs)
+        wrt = [xs[i] for i in checked]
+        if not out.requires_grad:
+            return Tensor(np.zeros(sum(x.data.size for x in wrt)))
+        gs = grad(out, wrt, v, create_graph=True, allow_unused=True)
+        pieces = [(Tensor(np.zeros(x.shape)) if g is None else g).reshape(-1)
+                  for x, g in zip(wrt, gs)]
+        from .tensor import cat
+
+        return cat(pieces)
+
+    args = [*tensors, *vs]
+    if not first_derivative(*args).requires_grad:
+        # the first derivative is constant (fn is at most linear in its inputs, and with no v
+        # dependence): the second derivative is 0, so the first must not move numerically
+        return _check_constant(first_derivative, args, eps, atol, rtol, labels,
+                               raise_exception)
+    return gradcheck(first_derivative, args, eps, atol, rtol, mode, seed, labels,
+                     max_report, raise_exception, fast_mode)
+
+
+def _check_constant(fn: Callable[..., Tensor], args: list[Tensor], eps: float, atol: float,
+                    rtol: float, names: Sequence[str], raise_exception: bool) -> bool:
+    for i, t in enumerate(args):
+        if not t.requires_grad:
+            continue
+        data = t.data
+        for element in np.ndindex(*data.shape):
+            original = data[element]
+            data[element] = original + eps
+            plus = np.array(fn(*args).data)
+            data[element] = original - eps
+            minus = np.array(fn(*args).data)
+            data[element] = original
+            numeric = (plus - minus) / (2 * eps)
+            worst = float(np.max(np.abs(numeric))) if numeric.size else 0.0
+            if worst > atol:
+                if not raise_exception:
+                    return False
+                raise GradcheckError(
+                    f"gradgradcheck failed: the first derivative has no graph (its backward "
+                    f"says the second derivative is 0), but it changes with {names[i]}"
+                    f"[{', '.join(map(str, element))}]: central difference up to {worst:.10g} "
+                    f"(atol={atol}, rtol={rtol})")
+    return True

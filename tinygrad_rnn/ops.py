@@ -151,8 +151,9 @@ def _pow_partials(ctx: Function) -> tuple[Any, Any]:
     xv, yv = D.value(x), D.value(y)
     dx = dy = None
     with np.errstate(divide="ignore", invalid="ignore"):  # 0**(y-1), log(0): masked below
-        if need_x:
-            dx = D.where(yv == 0, 0, y * x ** (y - 1))
+        if need_x:  # (only 0**0 needs the mask: elsewhere y = 0 gives 0 by the formula, and
+            # its own derivative in y, x^(y-1), stays right for a second derivative)
+            dx = D.where((yv == 0) & (xv == 0), 0, y * x ** (y - 1))
         if need_y:
             dy = D.where((xv == 0) & (yv >= 0), 0, out * D.log(x))
     return dx, dy
@@ -182,8 +183,8 @@ class Pow(Function):
 
     @staticmethod
     def jvp(ctx: Function, x_dot: Any, y_dot: Any) -> Any:
-        dx, dy = _pow_partials(ctx)
-        return x_dot * dx + y_dot * dy
+        dx, dy = _pow_partials(ctx)  # (None for an input without a tangent: no 0 * nan)
+        return (0 if dx is None else x_dot * dx) + (0 if dy is None else y_dot * dy)
 
 
 def _pow_scalar_slope(x: Any, p: float) -> Any:
