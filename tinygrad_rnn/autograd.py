@@ -455,7 +455,9 @@ class OuterSum:
     (h_{t-1}ᵀ δ_t for W). Computing and adding them one by one costs two numpy calls per step
     and an H×H temporary; `Addmm.backward` returns an OuterSum instead, the engine appends the
     factors of every step to one, and `value()` is a single (K, ΣB)·(ΣB, N) matmul, the shape
-    of hand-written BPTT. Only the engine sees one: a node's backward always receives arrays.
+    of hand-written BPTT. Only the engine sees one: a node's backward always receives arrays
+    (or Tensors). Under create_graph the factors are Tensors and `value()` records the
+    concatenations and the one matmul, so the second backward also does one matmul, not T.
     """
 
     __slots__ = ("a", "b", "shape", "dtype")
@@ -465,10 +467,14 @@ class OuterSum:
         self.shape = (a.shape[1], b.shape[1])
         self.dtype = a.dtype
 
-    def value(self) -> np.ndarray:
+    def value(self) -> Any:
+        a, b = self.a, self.b
+        if D.is_tensor(b[0]) or D.is_tensor(a[0]):
+            if len(a) == 1:
+                return D.matmul(a[0].T, b[0])
+            return D.matmul(D.concatenate(a, 0).T, D.concatenate(b, 0))
         if len(self.a) == 1:
             return self.a[0].T.dot(self.b[0])
-        a, b = self.a, self.b
         rows = sum(x.shape[0] for x in a)
         a_all = np.concatenate(a, out=buffers.empty((rows, self.shape[0]), self.dtype))
         b_all = np.concatenate(b, out=buffers.empty((rows, self.shape[1]), self.dtype))
@@ -567,7 +573,7 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
     if wanted is not None:
         order = _leading_to(order, wanted)
     outputs = _outputs_of(order, roots) if create_graph else {}
-    with gc_paused():
+    with gc_paused(), (_shared_transposes() if create_graph else contextlib.nullcontext()):
         for node in reversed(order):
             if node.n_outputs == 1:  # the common case, without building lists
                 g = grads.pop(node, None)
@@ -620,11 +626,11 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
                 current = grads.get(key)
                 if current is None:
                     grads[key] = g
-                elif create_graph:
-                    grads[key] = current + g  # recorded: the sum is part of the new graph
                 elif type(g) is OuterSum and type(current) is OuterSum:
                     current.a += g.a  # a recurrent weight's next step: append the factors
                     current.b += g.b
+                elif create_graph:  # recorded: the sum is part of the new graph
+                    grads[key] = dense(current) + dense(g)
                 elif type(current) is OuterSum or type(g) is OuterSum:
                     grads[key] = dense(current) + dense(g)
                 elif key in owned:
@@ -648,6 +654,16 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
         g = grads.pop(key)
         _accumulate_leaf(leaf, dense(g), key in owned or type(g) is OuterSum)
     return None
+
+
+@contextlib.contextmanager
+def _shared_transposes() -> Iterator[None]:
+    """One transpose node per tensor for the length of a create_graph backward (dual.T)."""
+    D._TRANSPOSES.clear()
+    try:
+        yield
+    finally:
+        D._TRANSPOSES.clear()
 
 
 def _leading_to(order: list[Function], wanted: set) -> list[Function]:
@@ -719,7 +735,7 @@ def _graph_backward(node: Function, outs: Any, outputs: dict) -> Any:
             f"operators and methods or the tinygrad_rnn.dual functions, not numpy ({e})") from e
     in_grads = in_grads if type(in_grads) is tuple else (in_grads,)
     for i, g in enumerate(in_grads):
-        if g is not None and not isinstance(g, _TENSOR) and node.needs_input_grad[i]:
+        if g is not None and not isinstance(dense(g), _TENSOR) and node.needs_input_grad[i]:
             raise RuntimeError(
                 f"{node.name}.backward returned a numpy array (not a Tensor) for input {i} "
                 f"under create_graph=True, so its gradient would have no graph and a second "
@@ -961,7 +977,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     found = run_backward(outputs, seeds, retain, create_graph=create_graph, inputs=inputs) or {}
     result: list[Any] = []
     for i, x in enumerate(inputs):
-        g = found.get(_key(x))
+        g = dense(found.get(_key(x)))
         if g is None:
             if not allow_unused:
                 label = f" {x.name!r}" if x.name else ""
@@ -971,7 +987,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             result.append(None)
             continue
         if not isinstance(g, _TENSOR):
-            g = _TENSOR._wrap(np.array(D.value(dense(g)), dtype=x.dtype), None, 0)
+            g = _TENSOR._wrap(np.array(g, dtype=x.dtype), None, 0)
         elif g.shape != x.shape or g.dtype != x.dtype:
             g = _conform_input(g, x)
         result.append(g)

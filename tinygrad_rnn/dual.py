@@ -139,6 +139,21 @@ def matmul(a: Array, b: Array) -> Array:
     return np.matmul(a, b)
 
 
+_TRANSPOSES: dict[int, tuple[Any, Any]] = {}  # id(tensor) -> (tensor, tensor.T) (see T)
+
+
+def T(x: Array) -> Array:
+    """x.T. For a Tensor, within one backward that builds a graph, the same transpose node
+    every time: a weight used at every step (W in h Wᵀ) then gets one transpose whose
+    gradient the engine sums as factors (OuterSum) into one matmul, not T separate ones."""
+    if not is_tensor(x):
+        return x.T
+    entry = _TRANSPOSES.get(id(x))
+    if entry is None or entry[0] is not x:
+        entry = _TRANSPOSES[id(x)] = (x, x.T)
+    return entry[1]
+
+
 def transpose(x: Array, axes: tuple[int, ...]) -> Array:
     return x.permute(axes) if is_tensor(x) else np.transpose(x, axes)
 
@@ -198,6 +213,15 @@ def index_add(g: Array, index: Any, shape: tuple[int, ...]) -> Array:
     return _ops().index_add_array(g, index, shape)
 
 
+def unbind(x: Array, axis: int) -> tuple:
+    """The slices of x along axis: views of an array, or one Unbind node of a Tensor (so that
+    its backward assembles all the slices' gradients in one buffer, never T full-size ones)."""
+    if is_tensor(x):
+        out = x.unbind(axis)
+        return out if isinstance(out, tuple) else (out,)
+    return tuple(np.moveaxis(x, axis, 0))
+
+
 def stack(xs: list, axis: int) -> Array:
     if any(is_tensor(x) for x in xs):
         return _ops().Stack.apply(*xs, axis=axis)
@@ -215,6 +239,6 @@ def erf(x: Array) -> Array:
 
 
 __all__ = ["value", "constant", "zeros_like", "where", "exp", "log", "tanh", "matmul",
-           "transpose", "swapaxes", "expand_dims", "broadcast_to", "sum_to", "cast",
-           "index_add", "stack", "concatenate", "erf", "is_tensor", "mul", "out_like",
+           "T", "transpose", "swapaxes", "expand_dims", "broadcast_to", "sum_to", "cast",
+           "index_add", "unbind", "stack", "concatenate", "erf", "is_tensor", "mul", "out_like",
            "cached", "binary"]

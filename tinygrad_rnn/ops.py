@@ -278,11 +278,13 @@ class MatMul(Function):
         gx = gy = None
         if ctx.needs_input_grad[0]:
             y2 = y.reshape(y.shape + (1,)) if y_ndim == 1 else y
-            gx = D.matmul(g, D.swapaxes(y2, -1, -2))
+            gx = D.matmul(g, D.T(y2) if y2.ndim == 2 else D.swapaxes(y2, -1, -2))
             gx = gx.reshape(gx.shape[:-2] + gx.shape[-1:]) if x_ndim == 1 else gx
         if ctx.needs_input_grad[1]:
             x2 = x.reshape((1,) + x.shape) if x_ndim == 1 else x
-            if y_ndim <= 2 and x2.ndim >= 2:  # one y for every row: one dot over all rows
+            if x_ndim == 2 and y_ndim == 2 and x.dtype is g.dtype:
+                gy = OuterSum(x, g)  # a weight used at every step: one matmul (see Addmm)
+            elif y_ndim <= 2 and x2.ndim >= 2:  # one y for every row: one dot over all rows
                 gy = D.matmul(x2.reshape(-1, x2.shape[-1]).T, g.reshape(-1, g.shape[-1]))
             else:
                 gy = D.matmul(D.swapaxes(x2, -1, -2), g)
@@ -322,12 +324,11 @@ class Addmm(Function):
     def backward(ctx: Function, g: Any) -> Any:
         x, y = ctx.saved_tensors
         need_c, need_x, need_y = ctx.needs_input_grad
-        gx = D.matmul(g, y.T) if need_x else None
+        gx = D.matmul(g, D.T(y)) if need_x else None
         gy = None
-        if need_y:  # dy = xᵀ g; on arrays left as factors, which the engine sums over every
-            # step of a recurrence in one matmul (OuterSum)
-            gy = (OuterSum(x, g) if type(g) is np.ndarray and x.dtype is g.dtype else
-                  D.matmul(x.T, g))
+        if need_y:  # dy = xᵀ g, left as factors, which the engine sums over every step of a
+            # recurrence in one matmul (OuterSum)
+            gy = OuterSum(x, g) if x.dtype is g.dtype else D.matmul(x.T, g)
         return (g if need_c else None), gx, gy
 
     @staticmethod
@@ -813,9 +814,8 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
-        lead = (slice(None),) * ctx.axis
-        return tuple(_take(g, lead + (i,)) if need else None
-                     for i, need in enumerate(ctx.needs_input_grad))
+        return tuple(part if need else None
+                     for part, need in zip(D.unbind(g, ctx.axis), ctx.needs_input_grad))
 
     @staticmethod
     def jvp(ctx: Function, *x_dots: Any) -> Any:
