@@ -920,3 +920,408 @@ class Where(Function):
     @staticmethod
     def jvp(ctx: Function, cond_dot: Any, x_dot: Any, y_dot: Any) -> Any:
         return D.where(D.value(ctx.saved_tensors[0]), x_dot, y_dot)
+
+
+# --------------------------------------------------------------------- more unary maps (issue 10)
+# Each rule calls the Tensor method on Tensors (grad of grad) and numpy on arrays.
+
+
+def _sin(x: Any) -> Any:
+    return x.sin() if D.is_tensor(x) else np.sin(x)
+
+
+def _cos(x: Any) -> Any:
+    return x.cos() if D.is_tensor(x) else np.cos(x)
+
+
+@register
+class Sin(Function):
+    """out = sin(x);  dout/dx = cos(x)"""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        return g * _cos(ctx.saved_tensors[0])
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return x_dot * _cos(ctx.saved_tensors[0])
+
+
+@register
+class Cos(Function):
+    """out = cos(x);  dout/dx = -sin(x)"""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        return -(g * _sin(ctx.saved_tensors[0]))
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return -(x_dot * _sin(ctx.saved_tensors[0]))
+
+
+@register
+class Log1p(Function):
+    """out = log(1 + x), exact for tiny x;  dout/dx = 1 / (1 + x)"""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        return g / (ctx.saved_tensors[0] + 1)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return x_dot / (ctx.saved_tensors[0] + 1)
+
+
+@register
+class Expm1(Function):
+    """out = exp(x) - 1, exact for tiny x;  dout/dx = out + 1"""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
+        out = np.expm1(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        return g * (ctx.saved_tensors[0] + 1)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return x_dot * (ctx.saved_tensors[0] + 1)
+
+
+# ------------------------------------------------------------------ elementwise maximum/minimum
+
+
+def _tie_shares(x: np.ndarray, y: np.ndarray, greater: np.ndarray) -> tuple[Any, Any]:
+    """(share of x, share of y) of the gradient: 1 to the winner, ½ each on a tie (PyTorch)."""
+    dtype = np.result_type(x.dtype, y.dtype)
+    dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
+    tie = (x == y).astype(dtype) * 0.5
+    share_x = greater.astype(dtype) + tie
+    share_y = (~greater & (x != y)).astype(dtype) + tie
+    return share_x, share_y
+
+
+class _Extremum(Function):
+    """out = maximum(x, y) or minimum(x, y) elementwise; dx = g where x wins, ½ g on a tie."""
+
+    promote_from = 0
+    pick: Any = np.maximum
+
+    @classmethod
+    def _forward(cls, ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        greater = x > y if cls.pick is np.maximum else x < y  # "x wins"
+        shares = _tie_shares(x, y, greater)
+        ctx.save_for_backward(*shares)
+        return np.asarray(cls.pick(x, y))
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        share_x, share_y = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        return (g * D.value(share_x) if need_x else None,
+                g * D.value(share_y) if need_y else None)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any, y_dot: Any) -> Any:
+        share_x, share_y = (D.value(s) for s in ctx.saved_tensors)
+        return x_dot * share_x + y_dot * share_y
+
+
+@register
+class Maximum(_Extremum):
+    """out = max(x, y) elementwise;  dout/dx = [x > y] + ½[x = y], dout/dy = [y > x] + ½[x = y]"""
+
+    pick = np.maximum
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return Maximum._forward(ctx, x, y)
+
+
+@register
+class Minimum(_Extremum):
+    """out = min(x, y) elementwise;  dout/dx = [x < y] + ½[x = y], dout/dy = [y < x] + ½[x = y]"""
+
+    pick = np.minimum
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return Minimum._forward(ctx, x, y)
+
+
+# ------------------------------------------------------------------------ products and scans
+
+
+def _scan_axis(axis: Any, ndim: int, op: str) -> int | None:
+    """A scan's single axis, non-negative; None for a 0-d tensor (which takes 0 and -1)."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: dim must be an int, got {axis!r}")
+    if ndim == 0:
+        if axis not in (0, -1):
+            raise ValueError(f"{op}: dim {axis} is out of range for a 0-d tensor (0 or -1)")
+        return None
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: dim {axis} is out of range for a tensor with {ndim} "
+                         f"dimension(s)")
+    return int(axis) % ndim
+
+
+def _flip(x: Any, axis: int) -> Any:
+    return x[(slice(None),) * axis + (slice(None, None, -1),)]
+
+
+def _cumsum(x: Any, axis: int) -> Any:
+    return Cumsum.apply(x, axis=axis) if D.is_tensor(x) else np.cumsum(x, axis=axis)
+
+
+def _rev_cumsum(x: Any, axis: int) -> Any:
+    """out_j = Σ_{i ≥ j} x_i along axis."""
+    return _flip(_cumsum(_flip(x, axis), axis), axis)
+
+
+def _prod(x: Any, axes: tuple[int, ...]) -> Any:
+    if D.is_tensor(x):
+        return Prod.apply(x, axis=axes, keepdims=True)
+    return np.prod(x, axis=axes, keepdims=True)
+
+
+def _prod_partials(x: Any, axes: tuple[int, ...]) -> Any:
+    """d prod(x)/dx_j = Π_{k≠j} x_k for every j, exact with zeros (no division by them).
+
+    On arrays: with no zero in a slice it is prod/x_j; with one zero only the zero's entry is
+    nonzero (the product of the others); with two or more all are 0.
+    """
+    if D.is_tensor(x):
+        return _prod_partials_graph(x, axes)
+    zeros = x == 0
+    x_nz = np.where(zeros, 1, x).astype(x.dtype, copy=False)
+    base = np.prod(x_nz, axis=axes, keepdims=True) / x_nz  # Π_{k≠j} of the nonzero entries
+    if not zeros.any():
+        return base
+    count = np.broadcast_to(zeros.sum(axis=axes, keepdims=True), x.shape)
+    return np.where((count == 0) | ((count == 1) & zeros), base, 0).astype(x.dtype)
+
+
+def _prod_partials_graph(x: Any, axes: tuple[int, ...]) -> Any:
+    """Π_{k≠j} x_k on Tensors (create_graph) as the exclusive prefix product times the
+    exclusive suffix product over the reduced entries: no division, so its own derivative
+    is exact at any order (prod/x_j cancels catastrophically near x_j = 0)."""
+    kept = tuple(a for a in range(x.ndim) if a not in axes)
+    order = kept + axes
+    moved = D.transpose(x, order) if order != tuple(range(x.ndim)) else x
+    lead = tuple(x.shape[a] for a in kept)
+    n = math.prod(x.shape[a] for a in axes)
+    flat = moved.reshape(lead + (n,))
+    if n == 0:
+        return D.zeros_like(x)
+    last = len(lead)
+    one = D.constant(np.ones(lead + (1,), x.dtype), x)
+    prefix = D.concatenate([one, _cumprod(flat, last)[..., : n - 1]], last)
+    suffix = _flip(D.concatenate([one, _cumprod(_flip(flat, last), last)[..., : n - 1]], last),
+                   last)
+    partials = (prefix * suffix).reshape(moved.shape)
+    inverse = tuple(int(i) for i in np.argsort(order))
+    return D.transpose(partials, inverse) if order != tuple(range(x.ndim)) else partials
+
+
+@register
+class Prod(Function):
+    """out = Π_axis x;  dout/dx_j = Π_{k≠j} x_k (exact when some x_k are 0: no division)"""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, axis: Any = None, keepdims: bool = False
+                ) -> np.ndarray:
+        ctx.axes = _normalize_axis(axis, x.ndim, "prod")
+        ctx.keepdims, ctx.shape = keepdims, x.shape
+        ctx.save_for_backward(x)
+        return np.asarray(np.prod(x, axis=ctx.axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        partials = _prod_partials(ctx.saved_tensors[0], ctx.axes)
+        return _expand_reduced(g, ctx.axes, ctx.keepdims, ctx.shape) * partials
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        partials = _prod_partials(ctx.saved_tensors[0], ctx.axes)
+        return (x_dot * partials).sum(axis=ctx.axes, keepdims=ctx.keepdims)
+
+
+@register
+class Cumsum(Function):
+    """out_i = Σ_{j ≤ i} x_j along axis;  dx_j = Σ_{i ≥ j} g_i (a reversed cumsum)"""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, axis: int = 0) -> np.ndarray:
+        ctx.axis = _scan_axis(axis, x.ndim, "cumsum")
+        return x.copy() if ctx.axis is None else np.cumsum(x, axis=ctx.axis)
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        return g if ctx.axis is None else _rev_cumsum(g, ctx.axis)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        return x_dot if ctx.axis is None else _cumsum(x_dot, ctx.axis)
+
+
+def _cumprod(x: Any, axis: int) -> Any:
+    return Cumprod.apply(x, axis=axis) if D.is_tensor(x) else np.cumprod(x, axis=axis)
+
+
+def _cumprod_parts(ctx: Function) -> tuple[Any, Any, Any, Any, Any]:
+    """Where each x_j lies against the first zero z of its slice: before (j < z, divide by x_j
+    safely), at (j = z: the products without it, y'), after (0). Returns x_safe, before, at,
+    y' = cumprod(x with x_z set to 1) and out."""
+    x, out = ctx.saved_tensors
+    zeros = D.value(x) == 0
+    seen = np.cumsum(zeros, axis=ctx.axis)
+    before, at = seen == 0, zeros & (seen == 1)
+    x_safe = D.where(before, x, 1)
+    y_prime = _cumprod(D.where(at, 1, x), ctx.axis) if at.any() else out
+    return x_safe, before, at, y_prime, out
+
+
+def _cumprod_vjp_with_zeros(x: Any, out: Any, g: Any, a: int) -> Any:
+    """dx_j = P_{j−1} S_j with P the exclusive cumprod (out shifted by one) and
+    S_j = g_j + x_{j+1} S_{j+1}: no division, so exact at every order with zeros (a loop
+    over the axis: taken when the input has a zero, and under create_graph)."""
+    n = g.shape[a]
+    lead = (slice(None),) * a
+    s = g[lead + (n - 1,)]
+    pieces = [s]
+    for j in range(n - 2, -1, -1):
+        s = g[lead + (j,)] + x[lead + (j + 1,)] * s
+        pieces.append(s)
+    one = D.constant(np.ones(out.shape[:a] + (1,) + out.shape[a + 1:], out.dtype), out)
+    before = D.concatenate([one, out[lead + (slice(0, n - 1),)]], a)
+    return before * D.stack(pieces[::-1], a)
+
+
+@register
+class Cumprod(Function):
+    """out_i = Π_{j ≤ i} x_j along axis;  dx_j = Σ_{i ≥ j} g_i Π_{k ≤ i, k ≠ j} x_k
+
+    Without zeros dx = revcumsum(g·out) / x. With zeros (as PyTorch, exactly) no division:
+    dx_j = P_{j−1} S_j, P the exclusive cumprod, S_j = g_j + x_{j+1} S_{j+1}.
+    """
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, axis: int = 0) -> np.ndarray:
+        ctx.axis = _scan_axis(axis, x.ndim, "cumprod")
+        out = x.copy() if ctx.axis is None else np.cumprod(x, axis=ctx.axis)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        if ctx.axis is None or g.shape[ctx.axis] == 0:
+            return g
+        x, out = ctx.saved_tensors
+        # the division form is one vectorised pass, but wrong at zeros and, differentiated
+        # again (create_graph), cancels catastrophically near them: then the loop form
+        if D.is_tensor(g) or (D.value(x) == 0).any():
+            return _cumprod_vjp_with_zeros(x, out, g, ctx.axis)
+        return _rev_cumsum(g * out, ctx.axis) / x
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        if ctx.axis is None:
+            return x_dot
+        x_safe, before, at, y_prime, out = _cumprod_parts(ctx)
+        dot = _cumsum(D.where(before, x_dot / x_safe, 0), ctx.axis) * out
+        if at.any():
+            dot = dot + y_prime * _cumsum(D.where(at, x_dot, 0), ctx.axis)
+        return dot
+
+
+def _logcumsumexp(x: Any, axis: int) -> Any:
+    if D.is_tensor(x):
+        return LogCumSumExp.apply(x, axis=axis)
+    return np.logaddexp.accumulate(x, axis=axis)
+
+
+def _signed_parts(v: Any) -> list[tuple[float, Any]]:
+    """[(sign, log |v|)] for v's positive part (NaN counts here, so it propagates) and its
+    negative part, -inf where a part is 0; a part that is 0 everywhere is left out."""
+    vv = D.value(v)
+    parts = []
+    for sign, mask in ((1.0, ~(vv <= 0)), (-1.0, vv < 0)):
+        if mask.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                parts.append((sign, D.where(mask, D.log(D.where(mask, v * sign, 1)), -np.inf)))
+    return parts
+
+
+def _minus_out(log_part: Any, out: Any) -> Any:
+    """log_part − out, with -inf where out is -inf (all of a prefix was -inf: its weights
+    exp(x_j − out_i) are taken as 0, not -inf − (-inf) = nan)."""
+    with np.errstate(invalid="ignore"):
+        return D.where(D.value(out) == -np.inf, -np.inf, log_part - out)
+
+
+def _lcse_vjp(x: Any, out: Any, g: Any, a: int) -> Any:
+    """Σ_{i ≥ j} g_i exp(x_j − out_i), each sign of g summed in log space (no overflow)."""
+    total = D.zeros_like(g)
+    for sign, log_part in _signed_parts(g):
+        summed = _flip(_logcumsumexp(_flip(_minus_out(log_part, out), a), a), a)
+        with np.errstate(invalid="ignore"):
+            total = total + sign * D.exp(x + summed)
+    return total
+
+
+@register
+class LogCumSumExp(Function):
+    """out_i = log Σ_{j ≤ i} exp(x_j) along axis;  dx_j = Σ_{i ≥ j} g_i exp(x_j − out_i)
+
+    Stable at any scale (np.logaddexp.accumulate, a running log-sum). The gradient sums the
+    positive and negative parts of g separately in log space, as PyTorch, so no exp overflows.
+    """
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, axis: int = 0) -> np.ndarray:
+        if x.dtype.kind != "f":
+            raise TypeError(f"logcumsumexp: needs a floating-point tensor, got {x.dtype}")
+        ctx.axis = _scan_axis(axis, x.ndim, "logcumsumexp")
+        out = x.copy() if ctx.axis is None else np.logaddexp.accumulate(x, axis=ctx.axis)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        if ctx.axis is None:
+            return g
+        x, out = ctx.saved_tensors
+        return _lcse_vjp(x, out, g, ctx.axis)
+
+    @staticmethod
+    def jvp(ctx: Function, x_dot: Any) -> Any:
+        """out_dot_i = Σ_{j ≤ i} exp(x_j − out_i) x_dot_j, each sign in log space."""
+        if ctx.axis is None:
+            return x_dot
+        x, out = ctx.saved_tensors
+        total = D.zeros_like(x_dot)
+        for sign, log_part in _signed_parts(x_dot):
+            with np.errstate(invalid="ignore"):
+                summed = _logcumsumexp(x + log_part, ctx.axis)
+                total = total + sign * D.exp(_minus_out(summed, out))
+        return total

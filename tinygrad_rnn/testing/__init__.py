@@ -18,7 +18,7 @@ from typing import Any
 __all__ = [
     "shapes", "broadcastable_shapes", "arrays", "tensors", "distinct_arrays", "axes", "indices",
     "away_from_zero", "positive", "OpCase", "OP_INPUTS", "op_inputs", "register_op_inputs",
-    "join_outputs", "computation_graphs", "GraphProgram",
+    "join_outputs", "computation_graphs", "GraphProgram", "with_zeros", "scan_axis",
 ]
 
 

@@ -339,6 +339,70 @@ def _where(draw: Callable) -> OpCase:
     return OpCase((cond, draw(arrays(shape_x)), draw(arrays(shape_y))), {})
 
 
+# ------------------------------------------------------------- issue 10's primitives
+
+OP_INPUTS["Sin"] = _unary()
+OP_INPUTS["Cos"] = _unary()
+OP_INPUTS["Expm1"] = _unary()
+OP_INPUTS["Log1p"] = _unary(lambda x: np.asarray(positive(x) - 1, x.dtype))  # x >= -0.5
+
+
+def _extremum() -> Callable:
+    """x on the grid k/2, y on k/2 + 1/4: never a tie (ties are tested exactly elsewhere)."""
+    @st.composite
+    def build(draw: Callable) -> OpCase:
+        shape_x, shape_y = draw(broadcastable_shapes())
+        x = np.asarray(np.round(draw(arrays(shape_x)) * 2) / 2)
+        y = np.asarray(np.round(draw(arrays(shape_y)) * 2) / 2 + 0.25)
+        return OpCase((x, y), {})
+    return build
+
+
+OP_INPUTS["Maximum"] = _extremum()
+OP_INPUTS["Minimum"] = _extremum()
+
+
+@st.composite
+def with_zeros(draw: Callable, x: np.ndarray) -> np.ndarray:
+    """x with some entries set to exactly 0 (none, one or several): the product ops'
+    gradients must be exact there."""
+    if x.size == 0 or not draw(st.booleans()):
+        return x
+    flat = x.reshape(-1).copy()
+    for i in draw(st.lists(st.integers(0, x.size - 1), min_size=1, max_size=3)):
+        flat[i] = 0.0
+    return flat.reshape(x.shape)
+
+
+@register_op_inputs("Prod")
+@st.composite
+def _prod(draw: Callable) -> OpCase:
+    """Products are linear in each entry, so central differences are exact, zeros included."""
+    shape = draw(shapes())
+    x = draw(with_zeros(draw(arrays(shape, -1.5, 1.5))))  # |prod| stays moderate
+    return OpCase((x,), {"axis": draw(axes(len(shape))), "keepdims": draw(st.booleans())})
+
+
+def scan_axis(ndim: int) -> st.SearchStrategy[int]:
+    """A scan's dim: any axis (maybe negative); 0 or -1 for a 0-d tensor."""
+    return st.integers(-max(ndim, 1), max(ndim, 1) - 1)
+
+
+def _scan(zeros: bool, low: float = -3.0, high: float = 3.0) -> Callable:
+    @st.composite
+    def build(draw: Callable) -> OpCase:
+        shape = draw(shapes())
+        x = draw(arrays(shape, low, high))
+        x = draw(with_zeros(x)) if zeros else x
+        return OpCase((x,), {"axis": draw(scan_axis(len(shape)))})
+    return build
+
+
+OP_INPUTS["Cumsum"] = _scan(zeros=False)
+OP_INPUTS["Cumprod"] = _scan(zeros=True, low=-2.0, high=2.0)
+OP_INPUTS["LogCumSumExp"] = _scan(zeros=False)
+
+
 # ---------------------------------------------------------------------- computation graphs
 
 _GRAPH_OPS: dict[str, Callable[..., Tensor]] = {
