@@ -11,12 +11,13 @@ model and data:
            the forward graph (reverse over reverse). Everything func.hvp does is timed,
            including its fresh copies of the primals.
 
-They run in interleaved rounds (step, hvp, step, hvp, ...); each round times single calls
-(about 0.25 s worth, at least 3). Reported: the median ms of all single calls of each, the
-ratio hvp / step of those medians (the target is ≤ 4×), and the spread: the lowest and highest
-ratio of per-round medians. BLAS runs single-threaded unless --threads N. Before timing, the
-hvp is checked once against central differences of the gradient (H v ≈ (∇E(θ + εv) −
-∇E(θ − εv)) / 2ε), so the timed code computes the right thing.
+They run in interleaved rounds; each round alternates single calls (step, hvp, step, hvp,
+...: about 1 s worth, at least 3 pairs), so that both see the same machine load. Reported:
+the median ms of all single calls of each, the ratio hvp / step of those medians (the target
+is ≤ 4×), and the spread: the lowest and highest ratio of per-round medians. BLAS runs
+single-threaded unless --threads N. Before timing, the hvp is checked once against central
+differences of the gradient (H v ≈ (∇E(θ + εv) − ∇E(θ − εv)) / 2ε), so the timed code
+computes the right thing.
 
 --profile adds where the time goes: medians of the phases of each (forward, backward with and
 without create_graph, the second backward, the SGD step), and cProfile's top functions of the
@@ -134,12 +135,16 @@ def bench(problem: Problem, repeat: int, budget_s: float) -> dict[str, object]:
     for _ in range(2):  # warm up: the engine's buffer cache, BLAS
         problem.step()
         problem.hvp()
-    n_step, n_hvp = calibrate(problem.step, budget_s), calibrate(problem.hvp, budget_s)
+    pairs = calibrate(lambda: (problem.step(), problem.hvp()), budget_s)
     steps: list[float] = []
     hvps: list[float] = []
     ratios = []
-    for _ in range(repeat):
-        s, h = timed(problem.step, n_step), timed(problem.hvp, n_hvp)
+    for _ in range(repeat):  # one call of each, alternating: both see the same machine load
+        s: list[float] = []
+        h: list[float] = []
+        for _ in range(pairs):
+            s += timed(problem.step, 1)
+            h += timed(problem.hvp, 1)
         steps += s
         hvps += h
         ratios.append(statistics.median(h) / statistics.median(s))
@@ -189,7 +194,7 @@ def phases(problem: Problem, n: int) -> None:
         s_rows.append(step_phases())
         h_rows.append(hvp_phases())
     s, h = np.median(s_rows, axis=0), np.median(h_rows, axis=0)
-    print("\n# phases, median ms of %d interleaved calls each" % n)
+    print(f"\n# phases, median ms of {n} interleaved calls each")
     print(f"step: forward {s[0]:.2f}  backward {s[1]:.2f}  SGD step {s[2]:.2f}  "
           f"(sum {s.sum():.2f})")
     print(f"hvp:  forward {h[0]:.2f}  grad(create_graph=True) {h[1]:.2f}  ⟨g, v⟩ {h[2]:.2f}  "
@@ -207,7 +212,7 @@ def profile(problem: Problem, n: int, top: int = 18) -> None:
     print(f"\n# cProfile of {n} hvps, top {top} by own time (ms per hvp)")
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
     rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top]
-    for (path, line, name), (cc, nc, tt, ct, _) in rows:
+    for (path, line, name), (_, nc, tt, ct, _) in rows:
         where = f"{Path(path).name}:{line}({name})" if line else name
         print(f"{tt / n * 1e3:8.2f} own {ct / n * 1e3:8.2f} cum {nc / n:8.0f} calls  {where}")
 
@@ -240,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     B, I, H, T = (int(v) for v in args.size.split(","))
     repeat = args.repeat or (3 if args.quick else 9)
-    budget = 0.1 if args.quick else 0.25
+    budget = 0.3 if args.quick else 1.0
     problem = Problem(B, I, H, T)
     print(f"# {machine_note()}")
     print(f"# ElmanRNN B{B} I{I} H{H} T{T} O{I} float64, loss squared_error; hvp over all "
@@ -257,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'target':>7} result")
     print(f"{r['step_ms']:9.2f} {r['hvp_ms']:9.2f} {r['ratio']:8.2f}x "
           f"{r['lo']:6.2f}-{r['hi']:.2f}x {r['n_step']:4d}/{r['n_hvp']:<4d} "
-          f"{'≤ %gx' % TARGET:>7} {result}")
+          f"{f'≤ {TARGET:g}x':>7} {result}")
     if args.profile:
         phases(problem, 15 if args.quick else 40)
         profile(problem, 10 if args.quick else 30)
