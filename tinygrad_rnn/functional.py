@@ -37,11 +37,12 @@ from .losses import (
     nll_loss,
     squared_error,
 )
+from .tensor import one_hot, pad  # Tensor-level ops of issue 10, under their F. names
 
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "tanh", "sigmoid", "relu", "identity", "softplus",
     "logsigmoid", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "hardtanh",
     "relu6", "softsign",
     "squared_error", "mse_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits", "pad", "one_hot",
 ]
