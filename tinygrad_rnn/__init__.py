@@ -12,12 +12,31 @@ from .autograd import (
 )
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import REGISTRY
-from .tensor import Tensor, cat, concatenate, ones, randn, stack, tensor, where, zeros
+from .tensor import (
+    Tensor,
+    arange,
+    cat,
+    concatenate,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "stack", "cat", "concatenate", "where", "zeros", "ones", "randn",
+    "rand", "full", "zeros_like", "ones_like", "full_like", "arange", "linspace", "eye",
     "Function", "REGISTRY", "grad", "no_grad", "enable_grad", "scope", "detect_anomaly",
     "AnomalyError", "gradcheck", "gradgradcheck", "GradcheckError", "func", "dual",
     "functional", "ops", "nn", "optim", "buffers",
