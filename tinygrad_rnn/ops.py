@@ -275,7 +275,8 @@ class MatMul(Function):
             g = g.reshape(g.shape + (1,))
         if x_ndim == 1:
             g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
-        gx = gy = None
+        gx: Any = None
+        gy: Any = None  # an array, a Tensor or an OuterSum (left as factors)
         if ctx.needs_input_grad[0]:
             y2 = y.reshape(y.shape + (1,)) if y_ndim == 1 else y
             gx = D.matmul(g, D.T(y2) if y2.ndim == 2 else D.swapaxes(y2, -1, -2))

@@ -1184,7 +1184,7 @@ def _fill_dtype(value: Any, dtype: Any) -> np.dtype:
 def full(size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False
          ) -> Tensor:
     """A tensor of `fill_value` (its dtype inferred as PyTorch does, float64 for floats)."""
-    shape = _shape_arg(size if isinstance(size, (tuple, list)) else (size,))
+    shape = _shape_arg((tuple(size),) if isinstance(size, (tuple, list)) else (size,))
     return _made(np.full(shape, fill_value, _fill_dtype(fill_value, dtype)), requires_grad)
 
 
