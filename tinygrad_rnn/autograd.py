@@ -460,16 +460,36 @@ class OuterSum:
     concatenations and the one matmul, so the second backward also does one matmul, not T.
     """
 
-    __slots__ = ("a", "b", "shape", "dtype")
+    __slots__ = ("a", "b", "shape", "dtype", "extra")
 
     def __init__(self, a: np.ndarray, b: np.ndarray) -> None:
         self.a, self.b = [a], [b]
         self.shape = (a.shape[1], b.shape[1])
         self.dtype = a.dtype
+        self.extra: Any = None  # a dense part of the sum, from gradients that were not factors
+
+    def add(self, other: Any) -> OuterSum:
+        """self + other (an OuterSum or a dense gradient), still as factors."""
+        if type(other) is OuterSum:
+            self.a += other.a
+            self.b += other.b
+            other = other.extra
+        if other is not None:  # never in place: a dense gradient may be shared
+            self.extra = other if self.extra is None else self.extra + other
+        return self
+
+    @property
+    def graph(self) -> bool:
+        """Whether the factors are Tensors (under create_graph)."""
+        return D.is_tensor(self.b[0]) or D.is_tensor(self.a[0])
 
     def value(self) -> Any:
+        total = self._product()
+        return total if self.extra is None else total + self.extra
+
+    def _product(self) -> Any:
         a, b = self.a, self.b
-        if D.is_tensor(b[0]) or D.is_tensor(a[0]):
+        if self.graph:
             if len(a) == 1:
                 return D.matmul(a[0].T, b[0])
             return D.matmul(D.concatenate(a, 0).T, D.concatenate(b, 0))
@@ -623,16 +643,17 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
                     leaves[key] = parent
                 else:
                     key = pctx if pctx.n_outputs == 1 else (pctx, parent._index)
+                if sent is not None:  # (before the sum below, which may extend g)
+                    sent.append(D.value(dense(g)))
                 current = grads.get(key)
                 if current is None:
                     grads[key] = g
-                elif type(g) is OuterSum and type(current) is OuterSum:
-                    current.a += g.a  # a recurrent weight's next step: append the factors
-                    current.b += g.b
+                elif type(current) is OuterSum:  # a weight's next step: append the factors
+                    current.add(g)
+                elif type(g) is OuterSum:
+                    grads[key] = g.add(current)
                 elif create_graph:  # recorded: the sum is part of the new graph
-                    grads[key] = dense(current) + dense(g)
-                elif type(current) is OuterSum or type(g) is OuterSum:
-                    grads[key] = dense(current) + dense(g)
+                    grads[key] = current + g
                 elif key in owned:
                     current += g
                 else:  # a buffer of the engine's own, summed into in place from now on
@@ -641,8 +662,6 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
                                   if current.nbytes >= _CACHED_BYTES else
                                   np.asarray(current + g))  # asarray: 0-d sums are scalars
                     owned.add(key)
-                if sent is not None:
-                    sent.append(D.value(dense(g)))
             if sent is not None:
                 node.in_grads = tuple(sent)
     if wanted is not None:
@@ -735,7 +754,8 @@ def _graph_backward(node: Function, outs: Any, outputs: dict) -> Any:
             f"operators and methods or the tinygrad_rnn.dual functions, not numpy ({e})") from e
     in_grads = in_grads if type(in_grads) is tuple else (in_grads,)
     for i, g in enumerate(in_grads):
-        if g is not None and not isinstance(dense(g), _TENSOR) and node.needs_input_grad[i]:
+        graph = g.graph if type(g) is OuterSum else isinstance(g, _TENSOR)
+        if g is not None and not graph and node.needs_input_grad[i]:
             raise RuntimeError(
                 f"{node.name}.backward returned a numpy array (not a Tensor) for input {i} "
                 f"under create_graph=True, so its gradient would have no graph and a second "
