@@ -11,9 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import REGISTRY, Function, GradcheckError, Tensor, func, gradcheck, gradgradcheck
+from tinygrad_rnn import (
+    REGISTRY,
+    Function,
+    GradcheckError,
+    Tensor,
+    func,
+    gradcheck,
+    gradgradcheck,
+    nn,
+)
 from tinygrad_rnn import dual as D
-from tinygrad_rnn import nn
 from tinygrad_rnn.functional import squared_error
 from tinygrad_rnn.testing import OP_INPUTS, OpCase, arrays, join_outputs, shapes
 
