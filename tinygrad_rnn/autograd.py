@@ -51,6 +51,11 @@ class _State:
 
 
 STATE = _State()
+# Every field as an instance attribute: apply reads several per op, and an instance attribute
+# is a cheaper read than a class default found through the instance.
+for _field in ("grad_enabled", "scope", "step", "anomaly", "modified_at", "tangents",
+               "graph_backward"):
+    setattr(STATE, _field, getattr(_State, _field))
 _CLOCK = itertools.count(1)  # sequence numbers of nodes and of in-place changes
 
 
@@ -278,8 +283,6 @@ class Function:
             if "broadcast" in str(e):
                 raise _broadcast_error(cls, tensors) from None
             raise
-        if type(out) is not np.ndarray and type(out) is not tuple:
-            out = _scalar_output(ctx, out)
         if STATE.anomaly:
             _check_forward(cls, ctx, tensors, out)
         if not (STATE.grad_enabled and True in needs):
@@ -315,16 +318,6 @@ def _bind_tensor_class() -> Callable:
 
     _TENSOR, _WRAP = Tensor, Tensor._wrap
     return _WRAP
-
-
-def _scalar_output(ctx: Function, out: Any) -> np.ndarray:
-    """A 0-d result that numpy gave as a scalar, as a 0-d array; where forward saved it, the
-    saved value becomes that array too, so a backward under create_graph finds the output."""
-    array = np.asarray(out)
-    saved = ctx.saved_tensors
-    if saved and any(s is out for s in saved):
-        ctx.saved_tensors = tuple(array if s is out else s for s in saved)
-    return array
 
 
 def _cast_inputs(tensors: Any, arrays: list[np.ndarray]) -> tuple[tuple, list[np.ndarray]]:
@@ -765,6 +758,13 @@ def _graph_backward(node: Function, outs: Any, outputs: dict) -> Any:
 
 
 def _saved_as_tensor(saved: Any, node: Function, held: Any) -> Any:
+    if isinstance(saved, np.generic):
+        # a 0-d result that numpy gave as a scalar (x / y of 0-d arrays): the node's output
+        # became a 0-d array of it when it was wrapped, so identity is lost; match by value
+        for t in held:
+            if t._data.shape == () and np.array_equal(t._data, saved, equal_nan=True):
+                return t
+        return saved
     if type(saved) is not np.ndarray:
         return saved
     for t in itertools.chain(node.parents, held):

@@ -129,14 +129,15 @@ def tanh(x: Array) -> Array:
 def matmul(a: Array, b: Array) -> Array:
     """a @ b; on arrays into a cached buffer when the operands are large (2-D, or a batch of
     rows times a matrix)."""
-    if type(a) is not np.ndarray or type(b) is not np.ndarray:
-        return _ops().MatMul.apply(a, b)
-    big = a.nbytes >= _MIN or b.nbytes >= _MIN
-    if a.ndim == 2 and b.ndim == 2:
-        return a.dot(b, out=cached((a.shape[0], b.shape[1]), a, b) if big else None)
-    if a.ndim > 2 and b.ndim == 2 and big:
-        return np.matmul(a, b, out=cached(a.shape[:-1] + b.shape[-1:], a, b))
-    return np.matmul(a, b)
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        if a.ndim == 2 and b.ndim == 2:  # (the recurrence's case first: the hot path)
+            if a.nbytes < _MIN and b.nbytes < _MIN:
+                return a.dot(b)
+            return a.dot(b, out=cached((a.shape[0], b.shape[1]), a, b))
+        if a.ndim > 2 and b.ndim == 2 and (a.nbytes >= _MIN or b.nbytes >= _MIN):
+            return np.matmul(a, b, out=cached(a.shape[:-1] + b.shape[-1:], a, b))
+        return np.matmul(a, b)
+    return _ops().MatMul.apply(a, b)
 
 
 _TRANSPOSES: dict[int, tuple[Any, Any]] = {}  # id(tensor) -> (tensor, tensor.T) (see T)
@@ -146,7 +147,7 @@ def T(x: Array) -> Array:
     """x.T. For a Tensor, within one backward that builds a graph, the same transpose node
     every time: a weight used at every step (W in h Wᵀ) then gets one transpose whose
     gradient the engine sums as factors (OuterSum) into one matmul, not T separate ones."""
-    if not is_tensor(x):
+    if type(x) is np.ndarray or not is_tensor(x):
         return x.T
     entry = _TRANSPOSES.get(id(x))
     if entry is None or entry[0] is not x:
