@@ -642,7 +642,11 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
                 if current is None:
                     grads[key] = g
                 elif type(current) is OuterSum:  # a weight's next step: append the factors
-                    current.add(g)
+                    if type(g) is OuterSum and g.extra is None:  # (inline: once per step)
+                        current.a += g.a
+                        current.b += g.b
+                    else:
+                        current.add(g)
                 elif type(g) is OuterSum:
                     grads[key] = g.add(current)
                 elif create_graph:  # recorded: the sum is part of the new graph

@@ -155,6 +155,16 @@ def T(x: Array) -> Array:
     return entry[1]
 
 
+def matmul_t(a: Array, b: Array) -> Array:
+    """a @ bᵀ for 2-D b (the transpose shared as in `T`): one call on the hottest backward."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2:
+        bt = b.T
+        if a.nbytes < _MIN and b.nbytes < _MIN:
+            return a.dot(bt)
+        return a.dot(bt, out=cached((a.shape[0], bt.shape[1]), a, bt))
+    return matmul(a, T(b))
+
+
 def transpose(x: Array, axes: tuple[int, ...]) -> Array:
     return x.permute(axes) if is_tensor(x) else np.transpose(x, axes)
 
@@ -240,6 +250,6 @@ def erf(x: Array) -> Array:
 
 
 __all__ = ["value", "constant", "zeros_like", "where", "exp", "log", "tanh", "matmul",
-           "T", "transpose", "swapaxes", "expand_dims", "broadcast_to", "sum_to", "cast",
+           "T", "matmul_t", "transpose", "swapaxes", "expand_dims", "broadcast_to", "sum_to", "cast",
            "index_add", "unbind", "stack", "concatenate", "erf", "is_tensor", "mul", "out_like",
            "cached", "binary"]

@@ -325,7 +325,7 @@ class Addmm(Function):
     def backward(ctx: Function, g: Any) -> Any:
         x, y = ctx.saved_tensors
         need_c, need_x, need_y = ctx.needs_input_grad
-        gx = D.matmul(g, D.T(y)) if need_x else None
+        gx = D.matmul_t(g, y) if need_x else None
         gy = None
         if need_y:  # dy = xᵀ g, left as factors, which the engine sums over every step of a
             # recurrence in one matmul (OuterSum)
@@ -396,7 +396,8 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
-        return g * _tanh_slope(ctx)
+        out = ctx.saved_tensors[0]  # (the slope inline, not _tanh_slope: the hottest rule)
+        return g * (1 - out * out)
 
     @staticmethod
     def jvp(ctx: Function, x_dot: Any) -> Any:
@@ -854,7 +855,7 @@ class Cat(Function):
 def _stack_slices(gs: tuple, axis: int, shape: tuple[int, ...]) -> Any:
     """The slices gs (None: zeros) stacked along axis into an array of `shape`."""
     first = next(g for g in gs if g is not None)
-    if D.is_tensor(first) or any(D.is_tensor(g) for g in gs):
+    if type(first) is not np.ndarray:  # Tensors (create_graph): every gradient is one
         zero = D.constant(np.zeros(first.shape, first.dtype), first)
         return D.stack([zero if g is None else g for g in gs], axis)
     dx = _cached(shape, first)
