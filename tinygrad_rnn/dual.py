@@ -250,6 +250,6 @@ def erf(x: Array) -> Array:
 
 
 __all__ = ["value", "constant", "zeros_like", "where", "exp", "log", "tanh", "matmul",
-           "T", "matmul_t", "transpose", "swapaxes", "expand_dims", "broadcast_to", "sum_to", "cast",
-           "index_add", "unbind", "stack", "concatenate", "erf", "is_tensor", "mul", "out_like",
-           "cached", "binary"]
+           "T", "matmul_t", "transpose", "swapaxes", "expand_dims", "broadcast_to", "sum_to",
+           "cast", "index_add", "unbind", "stack", "concatenate", "erf", "is_tensor", "mul",
+           "out_like", "cached", "binary"]
