@@ -79,6 +79,17 @@ def _as_float64_inputs(inputs: Sequence[Any]) -> list[Tensor]:
     return out
 
 
+def _prepare(inputs: Sequence[Any], names: Sequence[str] | None, seed: int
+             ) -> tuple[list[Tensor], list[int], list[str], np.random.Generator]:
+    """float64 copies of the inputs, the indices of those checked, their names and the rng."""
+    tensors = _as_float64_inputs(inputs)
+    checked = [i for i, t in enumerate(tensors) if t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires a gradient; nothing to check")
+    labels = list(names) if names is not None else [f"input {i}" for i in range(len(tensors))]
+    return tensors, checked, labels, np.random.default_rng(seed)
+
+
 def _scalar_loss(fn: Callable, tensors: list[Tensor], cotangent: np.ndarray | None) -> Tensor:
     out = fn(*tensors)
     if not isinstance(out, Tensor):
@@ -124,12 +135,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any], eps: float = 1e-
             return False
         if not check_backward_ad:
             return True
-    tensors = _as_float64_inputs(inputs)
-    checked = [i for i, t in enumerate(tensors) if t.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input requires a gradient; nothing to check")
-    names = list(names) if names is not None else [f"input {i}" for i in range(len(tensors))]
-    rng = np.random.default_rng(seed)
+    tensors, checked, names, rng = _prepare(inputs, names, seed)
     probe = fn(*tensors)
     if not isinstance(probe, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(probe).__name__}")
@@ -245,12 +251,7 @@ def _check_forward_ad(fn: Callable[..., Tensor], inputs: Sequence[Any], eps: flo
     i (mode "full"), or J·u for one random u across all inputs (mode "random")."""
     from .func import jvp
 
-    tensors = _as_float64_inputs(inputs)
-    checked = [i for i, t in enumerate(tensors) if t.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input requires a gradient; nothing to check")
-    labels = list(names) if names is not None else [f"input {i}" for i in range(len(tensors))]
-    rng = np.random.default_rng(seed)
+    tensors, checked, labels, rng = _prepare(inputs, names, seed)
 
     def f(*xs: Tensor) -> Tensor:
         args = list(tensors)
