@@ -750,7 +750,8 @@ def _graph_backward(node: Function, outs: Any, outputs: dict) -> Any:
             f"hvp): under create_graph it receives Tensors and must compute with their "
             f"operators and methods or the tinygrad_rnn.dual functions, not numpy ({e})") from e
     in_grads = in_grads if type(in_grads) is tuple else (in_grads,)
-    for i, g in enumerate(in_grads):
+    # (a wrong number of gradients is reported by run_backward, naming the op)
+    for i, g in enumerate(in_grads[:len(node.needs_input_grad)]):
         graph = g.graph if type(g) is OuterSum else isinstance(g, _TENSOR)
         if g is not None and not graph and node.needs_input_grad[i]:
             raise RuntimeError(
