@@ -190,13 +190,25 @@ def test_second_derivative_through_a_mixed_dtype_op_goes_through_cast():
 # ------------------------------------------------------------------------ user-defined functions
 
 
-class _SquareConstantSlope(Function):
-    """x²; backward treats x as a constant: right first derivative, wrong second."""
+class _Square(Function):
+    """x², with right rules; the variants below each break one of them."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * (2 * ctx.saved_tensors[0])
+
+    @staticmethod
+    def jvp(ctx, x_dot):
+        return x_dot * (2 * ctx.saved_tensors[0])
+
+
+class _SquareConstantSlope(_Square):
+    """backward treats x as a constant: right first derivative, wrong second."""
 
     @staticmethod
     def backward(ctx, g):
@@ -235,27 +247,13 @@ def test_gradgradcheck_catches_a_wrong_second_derivative():
         gradgradcheck(lambda t: _SquareConstantSlope.apply(t), [x])
 
 
-class _WrongBackward(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
+class _WrongBackward(_Square):
     @staticmethod
     def backward(ctx, g):
-        x = ctx.saved_tensors[0]
-        return g * (3 * x)  # wrong: 2x
-
-    @staticmethod
-    def jvp(ctx, x_dot):
-        return x_dot * (2 * ctx.saved_tensors[0])
+        return g * (3 * ctx.saved_tensors[0])  # wrong: 2x
 
 
-class _WrongJvp(_WrongBackward):
-    @staticmethod
-    def backward(ctx, g):
-        return g * (2 * ctx.saved_tensors[0])
-
+class _WrongJvp(_Square):
     @staticmethod
     def jvp(ctx, x_dot):
         return x_dot * ctx.saved_tensors[0]  # wrong: 2x

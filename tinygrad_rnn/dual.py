@@ -245,11 +245,7 @@ def concatenate(xs: list, axis: int) -> Array:
     return np.concatenate(xs, axis=axis)
 
 
-def erf(x: Array) -> Array:
-    return x.erf() if is_tensor(x) else _ops().erf_array(x)
-
-
 __all__ = ["value", "constant", "zeros_like", "where", "exp", "log", "tanh", "matmul",
            "T", "matmul_t", "transpose", "swapaxes", "expand_dims", "broadcast_to", "sum_to",
-           "cast", "index_add", "unbind", "stack", "concatenate", "erf", "is_tensor", "mul",
+           "cast", "index_add", "unbind", "stack", "concatenate", "is_tensor", "mul",
            "out_like", "cached", "binary"]
