@@ -330,6 +330,10 @@ def test_vjp_and_jvp_outputs_and_shapes():
     np.testing.assert_allclose(dot.data, func.jacobian(_f, x).data @ np.ones(3))
     with pytest.raises(ValueError, match="tangent 0 has shape"):
         func.jvp(_f, (x,), (np.ones(2),))
+    with pytest.raises(TypeError, match="vjp: primals must be numeric, got dtype <U1"):
+        func.vjp(_f, np.array(["a", "b", "c"]))
+    (bar,) = func.vjp(_f, np.array([0, 1, 2]))[1](np.ones(2))  # integers: as float64
+    np.testing.assert_allclose(bar.data, np.ones(2) @ func.jacobian(_f, [0.0, 1.0, 2.0]).data)
 
 
 # ---------------------------------------------------------------------------------- the RNN

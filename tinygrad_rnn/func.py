@@ -26,11 +26,11 @@ from .tensor import Tensor
 def _fresh(x: Any, requires_grad: bool, what: str) -> Tensor:
     """A float copy of x (a Tensor or array-like) that is a new leaf."""
     data = x.data if isinstance(x, Tensor) else x
-    array = np.array(data, dtype=None)
-    if array.dtype.kind != "f":
+    array = np.array(data)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{what}: primals must be numeric, got dtype {array.dtype}")
+    if array.dtype.kind != "f":  # integers and booleans are differentiated as float64
         array = array.astype(np.float64)
-    if array.dtype.kind != "f":
-        raise TypeError(f"{what}: primals must be floating point, got dtype {array.dtype}")
     return Tensor(array, requires_grad=requires_grad, dtype=array.dtype)
 
 
