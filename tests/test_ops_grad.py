@@ -90,6 +90,33 @@ def test_op_keeps_float32_in_forward_and_backward(name):
     check()
 
 
+@pytest.mark.parametrize("name", sorted(n for n, op in REGISTRY.items() if op.exact_grads))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_ops_that_claim_exact_grads_return_each_inputs_shape_and_dtype(name, dtype):
+    """The engine skips its shape/dtype check (and the unbroadcast) for an op with
+    exact_grads, so its backward must already give every input's shape and dtype, also
+    when an input broadcasts."""
+    op = REGISTRY[name]
+
+    @given(case=OP_INPUTS[name](), data=st.data())
+    def check(case, data):
+        tensors = case.inputs(dtype=dtype)
+        outs = op.apply(*tensors, **case.attrs)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        node = outs[0]._ctx
+        seeds = [data.draw(arrays(o.shape)).astype(dtype) for o in outs]
+        grads = node.backward(node, *seeds)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        assert len(grads) == len(tensors)
+        for i, (t, g, need) in enumerate(zip(tensors, grads, node.needs_input_grad)):
+            if g is None or not need:
+                continue
+            assert (g.shape, g.dtype) == (t.shape, t.dtype), (
+                f"{name} input {i}: gradient {g.shape} {g.dtype} for {t.shape} {t.dtype}")
+
+    check()
+
+
 # -------------------------------------------------------------------------- kink conventions
 
 

@@ -203,6 +203,11 @@ class Function:
     # n_ary: more than two of them (Addmm, Stack, Cat), so every dtype is compared.
     promote_from: int | None = None
     n_ary: bool = False
+    # exact_grads: backward always returns each input's gradient in that input's shape and
+    # dtype, so the engine skips its per-edge check (_conform). Only for rules where that is
+    # certain: tests/test_ops_grad.py checks every op that claims it, and detect_anomaly does
+    # too.
+    exact_grads: bool = False
     # Per-node state that is rarely set: class-level defaults spare every op these writes.
     out_grad: Any = None
     in_grads: tuple | None = None
@@ -274,7 +279,8 @@ class Function:
         needs = tuple(needs)
         ctx = cls()
         ctx.saved_tensors = ()
-        tangents = STATE.tangents
+        state = STATE
+        tangents = state.tangents
         # forward mode: forward saves what every input's rule needs, for the jvp below
         ctx.needs_input_grad = needs if tangents is None else (True,) * len(needs)
         try:
@@ -283,15 +289,15 @@ class Function:
             if "broadcast" in str(e):
                 raise _broadcast_error(cls, tensors) from None
             raise
-        if STATE.anomaly:
+        if state.anomaly:
             _check_forward(cls, ctx, tensors, out)
-        if not (STATE.grad_enabled and True in needs):
+        if not (state.grad_enabled and True in needs):
             result = (tuple(wrap(o, None, 0) for o in out) if type(out) is tuple else
                       wrap(out, None, 0))
         else:
             ctx.parents = tensors
-            ctx.scope = STATE.scope
-            ctx.step = STATE.step
+            ctx.scope = state.scope
+            ctx.step = state.step
             ctx.seq = next(_CLOCK)
             if type(out) is tuple:
                 ctx.n_outputs = len(out)
@@ -586,6 +592,9 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
     if wanted is not None:
         order = _leading_to(order, wanted)
     outputs = _outputs_of(order, roots) if create_graph else {}
+    # plain: a first-order backward that frees the graph and keeps nothing (the training loop)
+    plain = not (keep_node_grads or retain_graph or create_graph) and wanted is None
+    state = STATE
     with gc_paused(), (_shared_transposes() if create_graph else contextlib.nullcontext()):
         for node in reversed(order):
             if node.n_outputs == 1:  # the common case, without building lists
@@ -603,39 +612,38 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
                     captured.update(((node, i), g) for i, g in enumerate(outs)
                                     if (node, i) in wanted and g is not None)
             if (node.saved_tensors is None or node.hooks or node.retained
-                    or node.seq < STATE.modified_at):
+                    or node.seq < state.modified_at):
                 outs = _before_backward(node, outs)
-            if keep_node_grads or retain_graph:  # (the plain path writes nothing here)
-                node._kept = keep_node_grads
-            if keep_node_grads:
-                kept = [None if o is None else D.value(o) for o in outs]
-                node.out_grad = kept[0] if node.n_outputs == 1 else tuple(kept)
-            if create_graph:
-                in_grads = _graph_backward(node, outs, outputs)
-            else:
+            if plain:
                 in_grads = node.backward(node, *outs)
+                node.saved_tensors = None  # frees what forward saved; also marks it freed
+            else:
+                in_grads = _node_backward(node, outs, outputs, keep_node_grads, retain_graph,
+                                          create_graph)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
-            if len(in_grads) != len(node.parents) or STATE.anomaly:
+            if len(in_grads) != len(node.parents) or state.anomaly:
                 _check_in_grads(node, in_grads)
-            if not retain_graph:
-                node.saved_tensors = None  # frees what forward saved; also marks it freed
             sent: list[Any] | None = [] if keep_node_grads else None
+            exact = node.exact_grads
             for parent, g, need in zip(node.parents, in_grads, node.needs_input_grad):
                 if g is None or not need:
                     if sent is not None:
                         sent.append(None)
                     continue
                 # Pass g on to the parent's buffer (inline: this runs once per graph edge).
-                data = parent._data
-                if g.shape != data.shape or g.dtype is not data.dtype:
-                    g = _conform(node, g, data)
+                if not exact:
+                    data = parent._data
+                    if g.shape != data.shape or g.dtype is not data.dtype:
+                        g = _conform(node, g, data)
                 pctx = parent._ctx
                 if pctx is None:
                     key: Any = id(parent)
                     leaves[key] = parent
+                elif pctx.n_outputs == 1:
+                    key = pctx
                 else:
-                    key = pctx if pctx.n_outputs == 1 else (pctx, parent._index)
+                    key = (pctx, parent._index)
                 if sent is not None:  # (before the sum below, which may extend g)
                     sent.append(D.value(dense(g)))
                 current = grads.get(key)
@@ -656,8 +664,9 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
                 else:  # a buffer of the engine's own, summed into in place from now on
                     grads[key] = (np.add(current, g, out=buffers.empty(current.shape,
                                                                        current.dtype))
-                                  if current.nbytes >= _CACHED_BYTES else
-                                  np.asarray(current + g))  # asarray: 0-d sums are scalars
+                                  if current.nbytes >= _CACHED_BYTES else current + g)
+                    if type(grads[key]) is not np.ndarray:  # a 0-d sum is a numpy scalar
+                        grads[key] = np.asarray(grads[key])
                     owned.add(key)
             if sent is not None:
                 node.in_grads = tuple(sent)
@@ -670,6 +679,21 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
         g = grads.pop(key)
         _accumulate_leaf(leaf, dense(g), key in owned or type(g) is OuterSum)
     return None
+
+
+def _node_backward(node: Function, outs: Any, outputs: dict, keep_node_grads: bool,
+                   retain_graph: bool, create_graph: bool) -> Any:
+    """One node's backward outside the plain path: keeping its gradients for the pictures,
+    keeping the graph, or recording the gradient's own graph (create_graph)."""
+    node._kept = keep_node_grads
+    if keep_node_grads:
+        kept = [None if o is None else D.value(o) for o in outs]
+        node.out_grad = kept[0] if node.n_outputs == 1 else tuple(kept)
+    in_grads = (_graph_backward(node, outs, outputs) if create_graph else
+                node.backward(node, *outs))
+    if not retain_graph:
+        node.saved_tensors = None
+    return in_grads
 
 
 @contextlib.contextmanager
@@ -928,7 +952,12 @@ def _check_forward(cls: type, ctx: Function, tensors: tuple, out: Any) -> None:
 
 
 def _check_backward(node: Function, in_grads: tuple) -> None:
-    for i, g in enumerate(in_grads):
+    for i, (g, parent) in enumerate(zip(in_grads, node.parents)):
+        if node.exact_grads and g is not None and (g.shape != parent.shape
+                                                   or g.dtype != parent.dtype):
+            raise RuntimeError(f"{node.name}.backward claims exact_grads but returned a "
+                               f"gradient of shape {g.shape} and dtype {g.dtype} for input "
+                               f"{i} of shape {parent.shape} and dtype {parent.dtype}")
         if g is not None and not np.all(np.isfinite(D.value(dense(g)))):
             where = getattr(node, "created_at", "<unknown: created outside detect_anomaly>")
             raise AnomalyError(f"backward of {_describe(node.name, node.scope)} produced NaN/Inf "

@@ -305,7 +305,7 @@ class Addmm(Function):
     One node for the recurrence's `xp_t + h Wᵀ` instead of two (PyTorch's addmm).
     """
 
-    promote_from, n_ary = 0, True
+    promote_from, n_ary, exact_grads = 0, True, True
 
     @staticmethod
     def forward(ctx: Function, c: np.ndarray, x: np.ndarray, y: np.ndarray
@@ -326,11 +326,14 @@ class Addmm(Function):
         x, y = ctx.saved_tensors
         need_c, need_x, need_y = ctx.needs_input_grad
         gx = D.matmul_t(g, y) if need_x else None
-        gy = None
+        gy = gc = None
         if need_y:  # dy = xᵀ g, left as factors, which the engine sums over every step of a
             # recurrence in one matmul (OuterSum)
             gy = OuterSum(x, g) if x.dtype is g.dtype else D.matmul(x.T, g)
-        return (g if need_c else None), gx, gy
+        if need_c:  # c broadcasts (a bias): its gradient summed back here (exact_grads)
+            c_shape = ctx.parents[0].shape
+            gc = g if g.shape == c_shape else D.sum_to(g, c_shape, "Addmm")
+        return gc, gx, gy
 
     @staticmethod
     def jvp(ctx: Function, c_dot: Any, x_dot: Any, y_dot: Any) -> Any:
@@ -388,6 +391,8 @@ def _tanh_slope(ctx: Function) -> Any:
 class Tanh(Function):
     """out = tanh(x);  dout/dx = 1 - out²"""
 
+    exact_grads = True
+
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
         out = np.tanh(x, out=_out_like(x) if x.nbytes >= _MIN else None)
@@ -417,6 +422,8 @@ class Sigmoid(Function):
     Computed as exp(min(x, 0)) / (1 + exp(-|x|)): no exp overflows, tiny outputs keep full
     precision, and no np.where (whose per-element branch made this 2x slower on large arrays).
     """
+
+    exact_grads = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -798,7 +805,7 @@ def _stack_buffer(xs: tuple, axis: int) -> np.ndarray | None:
 class Stack(Function):
     """out = stack(xs, axis);  dx_i = g taken at position i along axis"""
 
-    promote_from, n_ary = 0, True
+    promote_from, n_ary, exact_grads = 0, True, True
 
     @staticmethod
     def forward(ctx: Function, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -878,6 +885,8 @@ class Unbind(Function):
     Slicing T steps one at a time would make T full-size zero arrays in backward (O(T²));
     this op assembles every slice's gradient in one O(T) buffer.
     """
+
+    exact_grads = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, ...]:

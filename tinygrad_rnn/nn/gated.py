@@ -158,9 +158,9 @@ class LSTM(RecurrentLayer):
     def _run(self, x: Any, state: Any) -> tuple[list[Tensor], State]:
         x = check_sequence(x, self.input_size, self.W.dtype, "LSTM")
         state = _check_lstm_state(state, x.shape[1], self, "LSTM")
-        steps = project_inputs(x, self.U, self.b).unbind(0)
         WT, H, hs = self.W.T, self.hidden_size, []
-        with step_scopes() as at_step:
+        with step_scopes() as at_step:  # (the T slices too, made with the collector paused)
+            steps = project_inputs(x, self.U, self.b).unbind(0)
             for t, gx in enumerate(steps):
                 at_step(t)
                 state = _lstm_step(gx, state, WT, H)
@@ -195,10 +195,10 @@ def _lstm_direction(module: LSTM, sfx: str, x: Tensor, state: State | None, reve
                     ) -> tuple[list[Tensor], State]:
     """One direction of one layer of a stacked LSTM, states in time order."""
     U, W, b = getattr(module, "U" + sfx), getattr(module, "W" + sfx), getattr(module, "b" + sfx)
-    steps = project_inputs(x, U, b).unbind(0)
     WT, H = W.T, module.hidden_size
-    hs: list[Any] = [None] * len(steps)
     with step_scopes() as at_step:
+        steps = project_inputs(x, U, b).unbind(0)
+        hs: list[Any] = [None] * len(steps)
         for t in step_order(len(steps), reverse):
             at_step(t)
             state = _lstm_step(steps[t], state, WT, H)
@@ -288,12 +288,12 @@ def _gru_direction(module: GRU, sfx: str, x: Tensor, h: Tensor | None, reverse: 
     U, W, b = getattr(module, "U" + sfx), getattr(module, "W" + sfx), getattr(module, "b" + sfx)
     (T, B, _), H = x.shape, module.hidden_size
     xp = project_inputs(x, U, b)
-    with scope("input"):  # (T, B, 3H) → 3T slices (B, H): r, z, n for each step
-        blocks = xp.reshape(T, B, 3, H).permute(0, 2, 1, 3).reshape(3 * T, B, H).unbind(0)
-        hidden_bias = _hidden_bias(getattr(module, "b_hn" + sfx))
     WT = W.T
     hs: list[Any] = [None] * T
     with step_scopes() as at_step:
+        with scope("input"):  # (T, B, 3H) → 3T slices (B, H): r, z, n for each step
+            blocks = xp.reshape(T, B, 3, H).permute(0, 2, 1, 3).reshape(3 * T, B, H).unbind(0)
+            hidden_bias = _hidden_bias(getattr(module, "b_hn" + sfx))
         for t in step_order(T, reverse):
             at_step(t)
             h = _gru_step(blocks[3 * t], blocks[3 * t + 1], blocks[3 * t + 2], h, WT,

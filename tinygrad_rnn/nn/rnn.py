@@ -207,10 +207,10 @@ def _rnn_direction(module: RNN, sfx: str, x: Tensor, h: Tensor | None, reverse: 
                    ) -> tuple[list[Tensor], Tensor]:
     """One direction of one layer of a stacked RNN: h_t = σ(xp_t + h Wᵀ), in time order."""
     U, W, b = getattr(module, "U" + sfx), getattr(module, "W" + sfx), getattr(module, "b" + sfx)
-    steps = project_inputs(x, U, b).unbind(0)
     act, addmm, WT = module._act, ops.Addmm.apply, W.T
-    hs: list[Any] = [None] * len(steps)
     with step_scopes() as at_step:
+        steps = project_inputs(x, U, b).unbind(0)
+        hs: list[Any] = [None] * len(steps)
         for t in step_order(len(steps), reverse):
             at_step(t)
             h = act(steps[t]) if h is None else act(addmm(steps[t], h, WT))
@@ -239,10 +239,10 @@ def rnn_unroll(module: Any, x: Any, h0: Any, layer: str) -> list[Tensor]:
     x = check_sequence(x, module.input_size, dtype, layer)
     h = None if h0 is None else check_state(h0, x.shape[1], module.hidden_size, dtype, layer)
     act, addmm = module._act, ops.Addmm.apply
-    steps = project_inputs(x, module.U, module.b).unbind(0)
     WT = module.W.T
     hs = []
-    with step_scopes() as at_step:
+    with step_scopes() as at_step:  # (the T slices too: they are made with the collector paused)
+        steps = project_inputs(x, module.U, module.b).unbind(0)
         for t, xp_t in enumerate(steps):
             at_step(t)
             h = act(xp_t) if h is None else act(addmm(xp_t, h, WT))  # xp_t + h Wᵀ; h0 = 0: no W
