@@ -715,9 +715,11 @@ class Permute(Function):
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of a "
                              f"tensor of shape {x.shape}")
-        ctx.axes = axes
-        ctx.inverse = tuple(int(a) for a in np.argsort(axes))
-        return np.transpose(x, axes)
+        inverse = [0] * len(axes)
+        for i, a in enumerate(axes):
+            inverse[a] = i
+        ctx.axes, ctx.inverse = axes, tuple(inverse)
+        return x.transpose(axes)
 
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
