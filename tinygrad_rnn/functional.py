@@ -37,12 +37,29 @@ from .losses import (
     nll_loss,
     squared_error,
 )
-from .tensor import one_hot, pad  # Tensor-level ops of issue 10, under their F. names
+from .ops import Addmm
+from .tensor import Tensor, one_hot, pad  # (one_hot, pad: Tensor-level ops, under F. names)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """PyTorch's F.linear: input (..., in) Wᵀ + b, with weight (out, in), bias (out,) or None.
+
+    With a bias and an input of 2 or more dimensions, one `Addmm` node over the rows (the
+    leading dimensions folded into one): the product and the bias in one output buffer, not a
+    product and then a second array for the sum.
+    """
+    if bias is None or input.ndim < 2:
+        out = input @ weight.T
+        return out if bias is None else out + bias
+    if input.ndim == 2:
+        return Addmm.apply(bias, input, weight.T)
+    rows = input.reshape(-1, input.shape[-1])
+    return Addmm.apply(bias, rows, weight.T).reshape(*input.shape[:-1], weight.shape[0])
 
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "tanh", "sigmoid", "relu", "identity", "softplus",
     "logsigmoid", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "hardtanh",
     "relu6", "softsign",
     "squared_error", "mse_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "pad", "one_hot",
+    "binary_cross_entropy_with_logits", "pad", "one_hot", "linear",
 ]

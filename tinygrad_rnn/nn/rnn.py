@@ -3,9 +3,9 @@ full model y_t = φ(V h_t + c). No backward anywhere: BPTT is the engine's gener
 over the unrolled graph.
 
 Hot-path layout (a loop over primitives, with everything that does not depend on h hoisted):
-  x (T, B, I) ─reshape→ (T·B, I) @ Uᵀ + b ─reshape→ (T, B, H) ─unbind→ T slices   scope "input"
+  x (T, B, I) ─reshape→ addmm(b, ·, Uᵀ) (T·B, H) ─reshape→ (T, B, H) ─unbind→ T slices  "input"
   for t:  h = σ(addmm(xp_t, h, Wᵀ))     2 nodes per step, Wᵀ built once        step t ("t={t}")
-  ElmanRNN: stack(h) ─reshape→ (T·B, H) @ Vᵀ + c ─φ→ (T, B, O)                scope "output"
+  ElmanRNN: stack(h) ─reshape→ addmm(c, ·, Vᵀ) (T·B, O) ─φ→ (T, B, O)           scope "output"
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import ops
 from ..autograd import gc_paused, scope, time_steps
-from ..functional import softmax
+from ..functional import linear, softmax
 from ..tensor import Tensor, stack
 from . import init as _init
 from .checks import (
@@ -47,12 +47,8 @@ from .torch_layout import from_torch, to_torch
 
 def project_inputs(x: Tensor, U: Tensor, b: Tensor | None) -> Tensor:
     """All steps at once: x (T, B, I) → x Uᵀ + b of shape (T, B, G), one matmul (scope "input")."""
-    T, B, I = x.shape
     with scope("input"):
-        xp = x.reshape(T * B, I) @ U.T
-        if b is not None:
-            xp = xp + b
-        return xp.reshape(T, B, U.shape[0])
+        return linear(x, U, b)
 
 
 @contextlib.contextmanager
@@ -298,9 +294,7 @@ class ElmanRNN(RecurrentLayer):
         """ys = φ(stack(hs) Vᵀ + c) of shape (T, B, O), one matmul for all steps."""
         T, (B, H) = len(hs), hs[0].shape
         with scope("output"):
-            z = stack(hs).reshape(T * B, H) @ self.V.T
-            if self.c is not None:
-                z = z + self.c
+            z = linear(stack(hs).reshape(T * B, H), self.V, self.c)
             if self.output == "softmax":
                 z = softmax(z, axis=-1)
             return z.reshape(T, B, self.output_size)
