@@ -370,3 +370,41 @@ def test_numpy_operands_on_the_left_give_tensors_not_object_arrays():
         assert isinstance(y, Tensor) and y.dtype == np.float64, type(y)
     (np.float64(2) * x).sum().backward()
     assert np.array_equal(x.grad, [2.0, 2.0, 2.0])
+
+
+def test_large_float64_recurrence_uses_a_row_major_weight_copy_and_drops_it_after_backward():
+    """dual.matmul_t multiplies a large float64 g @ W by a row-major copy of the saved Wᵀ,
+    shared by every step of one pass: the gradients must equal plain numpy's, the copy must be
+    gone after the pass, and a weight changed between passes must not be served stale."""
+    from tinygrad_rnn import dual, ops
+
+    rng = np.random.default_rng(0)
+    B, H, T = 32, 128, 4
+    assert B * H * H >= dual.NT_MIN  # (the size the path is for)
+    W = Tensor(rng.standard_normal((H, H)) * 0.1, requires_grad=True)
+    h0 = rng.standard_normal((B, H))
+    xs = [rng.standard_normal((B, H)) for _ in range(T)]
+
+    def numpy_grad(w):
+        hs, h = [h0], h0
+        for x in xs:
+            h = np.tanh(x + h @ w.T)
+            hs.append(h)
+        gw, gh = np.zeros_like(w), np.ones((B, H))
+        for t in range(T, 0, -1):
+            ga = gh * (1 - hs[t] ** 2)
+            gw += ga.T @ hs[t - 1]
+            gh = ga @ w + (1.0 if t > 1 else 0.0)
+        return gw
+
+    for _ in range(2):
+        WT, h, outs = W.T, Tensor(h0, requires_grad=True), []
+        for x in xs:
+            h = ops.Addmm.apply(Tensor(x), h, WT).tanh()
+            outs.append(h)
+        W.grad = None
+        sum(o.sum() for o in outs).backward()
+        assert not dual._LAYOUTS
+        np.testing.assert_allclose(W.grad, numpy_grad(W.data), rtol=1e-12, atol=1e-12)
+        with no_grad():
+            W *= 0.5  # the next pass must use the new weight, not a copy of the old one

@@ -595,7 +595,7 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
     # plain: a first-order backward that frees the graph and keeps nothing (the training loop)
     plain = not (keep_node_grads or retain_graph or create_graph) and wanted is None
     state = STATE
-    with gc_paused(), (_shared_transposes() if create_graph else contextlib.nullcontext()):
+    with gc_paused(), _pass_caches(create_graph):
         for node in reversed(order):
             if node.n_outputs == 1:  # the common case, without building lists
                 g = grads.pop(node, None)
@@ -697,13 +697,17 @@ def _node_backward(node: Function, outs: Any, outputs: dict, keep_node_grads: bo
 
 
 @contextlib.contextmanager
-def _shared_transposes() -> Iterator[None]:
-    """One transpose node per tensor for the length of a create_graph backward (dual.T)."""
-    D._TRANSPOSES.clear()
+def _pass_caches(create_graph: bool) -> Iterator[None]:
+    """What one backward pass shares between its nodes, dropped when it ends: one transpose
+    node per tensor under create_graph (dual.T), the weight layouts of dual.matmul_t."""
+    if create_graph:
+        D._TRANSPOSES.clear()
     try:
         yield
     finally:
-        D._TRANSPOSES.clear()
+        D.clear_layouts()
+        if create_graph:
+            D._TRANSPOSES.clear()
 
 
 def _leading_to(order: list[Function], wanted: set) -> list[Function]:
