@@ -80,3 +80,26 @@ def test_cli_detect_anomaly_end_to_end(tmp_path, capsys):
     code = main([*args, "--force"])
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert code == 1 and "training diverged" in last and "--detect-anomaly" in last, last
+
+
+def test_detect_anomaly_catches_an_op_whose_exact_grads_claim_is_false():
+    """exact_grads lets the engine skip its shape check; anomaly mode verifies the claim."""
+    from tinygrad_rnn import Function
+
+    class BroadcastScale(Function):
+        exact_grads = True  # false: y broadcasts, and backward does not sum it back
+
+        @staticmethod
+        def forward(ctx, x, y):
+            ctx.save_for_backward(x, y)
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved_tensors
+            return g * y, g * x
+
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    y = Tensor(np.full(3, 2.0), requires_grad=True)
+    with detect_anomaly(), pytest.raises(RuntimeError, match=r"BroadcastScale.*exact_grads.*\(2, 3\).*\(3,\)"):
+        BroadcastScale.apply(x, y).sum().backward()

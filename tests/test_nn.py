@@ -171,6 +171,29 @@ def test_linear_computes_x_weight_transpose_plus_bias_for_any_leading_axes():
     assert nn.Linear(3, 2, bias=False).bias is None
 
 
+@pytest.mark.parametrize("shape", [(3,), (4, 3), (4, 5, 3), (0, 3), (2, 0, 3)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_functional_linear_is_x_weight_transpose_plus_bias_with_its_gradients(shape, bias):
+    from tinygrad_rnn import functional as F
+    from tinygrad_rnn import gradcheck
+
+    w, b = RNG.standard_normal((2, 3)), RNG.standard_normal(2)
+    x = RNG.standard_normal(shape)
+    args = [x, w, b] if bias else [x, w]
+    out = F.linear(*(Tensor(a) for a in args))
+    expected = x @ w.T + (b if bias else 0)
+    assert out.shape == shape[:-1] + (2,)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-13, atol=1e-15)
+    if 0 not in shape:
+        assert gradcheck(F.linear, args, eps=1e-6, atol=1e-6, rtol=1e-5)
+
+
+def test_linear_with_a_bias_records_one_addmm_node_over_the_rows():
+    layer = nn.Linear(3, 2, seed=0)
+    y = layer(Tensor(RNG.standard_normal((4, 5, 3)), requires_grad=True))
+    assert y._ctx.name == "Reshape" and y._ctx.parents[0]._ctx.name == "Addmm"
+
+
 def test_mlp_is_the_notes_input_hidden_output_network():
     mlp = nn.MLP([3, 5, 2], activation="sigmoid", seed=0)
     assert [type(m).__name__ for m in mlp] == ["Linear", "Sigmoid", "Linear"]
