@@ -59,8 +59,7 @@ def squared_error(prediction: Tensor, target: Any) -> Tensor:
     prediction and target: any shape, usually (T, B, O) time-major. Returns a scalar.
     """
     prediction, target = _check_pair(prediction, target, "squared_error")
-    diff = prediction - target
-    return (diff * diff).sum() * 0.5
+    return ((prediction - target) ** 2).sum() * 0.5  # (** 2: one edge into the difference)
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:

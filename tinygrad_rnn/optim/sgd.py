@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import buffers
 from .optimizer import Optimizer, ParamGroup, Params
 
 __all__ = ["SGD"]
@@ -50,4 +51,8 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1 - group["dampening"]) * g if group["dampening"] else g
             g = g + momentum * buf if group["nesterov"] else buf
-        p -= group["lr"] * g
+        # p −= lr·g through a reused buffer: a fresh lr·g temporary of a large weight (128 KiB
+        # and up) is a new mmap that page-faults in on every step
+        step = (np.multiply(g, group["lr"], out=buffers.empty(p.shape, p.dtype))
+                if g.shape == p.shape and g.dtype == p.dtype else group["lr"] * g)
+        p -= step
