@@ -296,3 +296,18 @@ def test_numpy_oracle_with_a_reused_workspace_gives_identical_results(cfg, outpu
         assert E2 == E, f"call {call}: E differs"
         for name, grad in expected.items():
             np.testing.assert_array_equal(grads[name], grad, err_msg=f"call {call}: d{name}")
+
+
+def test_weight_gradients_are_row_major_arrays_equal_to_the_oracles():
+    """W.T, U.T and V.T are transposes, and the engine transposes their factored gradients
+    as factors (OuterSum): `.grad` is a C-contiguous array, as PyTorch's, not a view."""
+    from tinygrad_rnn.testing.reference import numpy_rnn_forward_backward
+
+    rng = np.random.default_rng(3)
+    model = nn.ElmanRNN(3, 5, 2, seed=1)
+    x, g = rng.standard_normal((6, 4, 3)), rng.standard_normal((6, 4, 2))
+    squared_error(model(Tensor(x))[0], g).backward()
+    _, want = numpy_rnn_forward_backward(x, g, *(model.state_dict()[k] for k in "UWbVc"))
+    for name, p in model.named_parameters():
+        assert isinstance(p.grad, np.ndarray) and p.grad.flags.c_contiguous, name
+        np.testing.assert_allclose(p.grad, want[name], rtol=1e-12, atol=1e-14)

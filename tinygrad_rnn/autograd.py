@@ -208,6 +208,11 @@ class Function:
     # certain: tests/test_ops_grad.py checks every op that claims it, and detect_anomaly does
     # too.
     exact_grads: bool = False
+    # takes_outer_sum: on the plain path, backward may receive the engine's factored weight
+    # gradient (OuterSum) as is, instead of its matrix (Permute: the transpose of a factored
+    # sum is the factored sum with its factors swapped, so W's gradient stays one row-major
+    # matmul instead of becoming a column-major view).
+    takes_outer_sum: bool = False
     # Per-node state that is rarely set: class-level defaults spare every op these writes.
     out_grad: Any = None
     in_grads: tuple | None = None
@@ -486,6 +491,13 @@ class OuterSum:
         total = self._product()
         return total if self.extra is None else total + self.extra
 
+    def transposed(self) -> OuterSum:
+        """(Σ a_iᵀ b_i)ᵀ = Σ b_iᵀ a_i, still as factors (this one is not used afterwards)."""
+        out = OuterSum.__new__(OuterSum)
+        out.a, out.b, out.shape, out.dtype = self.b, self.a, self.shape[::-1], self.dtype
+        out.extra = None if self.extra is None else D.transpose(self.extra, (1, 0))
+        return out
+
     def _product(self) -> Any:
         a, b = self.a, self.b
         if self.graph:
@@ -603,7 +615,8 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
                     continue
                 if wanted is not None and node in wanted:
                     captured[node] = g
-                outs: Any = (g.value() if type(g) is OuterSum else g,)
+                outs: Any = (g.value() if type(g) is OuterSum and not (
+                    plain and node.takes_outer_sum) else g,)
             else:
                 outs = [dense(grads.pop((node, i), None)) for i in range(node.n_outputs)]
                 if all(g is None for g in outs):
@@ -816,7 +829,7 @@ def _before_backward(node: Function, outs: Any) -> Any:
     if node.seq < STATE.modified_at and node.saved_tensors:
         _check_saved(node)
     if node.hooks or node.retained:
-        outs = _run_output_hooks(node, list(outs))
+        outs = _run_output_hooks(node, [dense(g) for g in outs])
     return outs
 
 

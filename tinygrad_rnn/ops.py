@@ -705,6 +705,8 @@ class Expand(Function):
 class Permute(Function):
     """out = x with its axes reordered;  dx = g with the inverse order"""
 
+    takes_outer_sum = True  # W.T's gradient: the engine's factored sum, transposed as factors
+
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axes: tuple[int, ...] = ()) -> np.ndarray:
         given = tuple(axes)
@@ -723,6 +725,8 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
+        if type(g) is OuterSum:  # (from the engine only; an OuterSum is 2-D)
+            return g.transposed() if ctx.inverse == (1, 0) else g
         return D.transpose(g, ctx.inverse)
 
     @staticmethod

@@ -81,12 +81,14 @@ def _out_shape(unbind: Node, i: int) -> tuple:
 
 
 def _steps_above(graph: Graph, edges: _Edges, op: Node) -> np.ndarray | None:
-    """Output side: op's first input comes from a Stack of step outputs through MOVES ops;
-    label every row of that input by the step that produced it (or None)."""
+    """Output side: op's data input (MatMul's x, Addmm's x after its bias c) comes from a
+    Stack of step outputs through MOVES ops; label every row of that input by the step that
+    produced it (or None)."""
     into = {e.slot: e for e in edges.into.get(op.id, ())}
-    if 0 not in into:
+    data = 1 if op.op == "Addmm" else 0
+    if data not in into:
         return None
-    path, node = [], graph.by_id[into[0].src]
+    path, node = [], graph.by_id[into[data].src]
     while node.op != "Stack":
         if node.kind != "op" or node.step is not None or node.op not in ("Reshape", "Permute"):
             return None
@@ -95,7 +97,7 @@ def _steps_above(graph: Graph, edges: _Edges, op: Node) -> np.ndarray | None:
         if len(parents) != 1:
             return None
         node = graph.by_id[parents[0].src]
-    shape = np.shape(op.fn.parents[0].data)
+    shape = np.shape(op.fn.parents[data].data)
     if len(shape) != 2:
         return None
     rows = np.broadcast_to(np.arange(shape[0], dtype=np.float64)[:, None], shape).copy()
