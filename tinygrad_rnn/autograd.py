@@ -459,8 +459,9 @@ class OuterSum:
     (h_{t-1}ᵀ δ_t for W). Computing and adding them one by one costs two numpy calls per step
     and an H×H temporary; `Addmm.backward` returns an OuterSum instead, the engine appends the
     factors of every step to one, and `value()` is a single (K, ΣB)·(ΣB, N) matmul, the shape
-    of hand-written BPTT. Only the engine sees one: a node's backward always receives arrays
-    (or Tensors). Under create_graph the factors are Tensors and `value()` records the
+    of hand-written BPTT. Only the engine sees one: a node's backward receives arrays (or
+    Tensors), except that of an op with `takes_outer_sum` (Permute, W.T's node, which passes
+    the transpose on as factors; never to a hook or under keep_node_grads). Under create_graph the factors are Tensors and `value()` records the
     concatenations and the one matmul, so the second backward also does one matmul, not T.
     """
 
