@@ -461,8 +461,9 @@ class OuterSum:
     factors of every step to one, and `value()` is a single (K, ΣB)·(ΣB, N) matmul, the shape
     of hand-written BPTT. Only the engine sees one: a node's backward receives arrays (or
     Tensors), except that of an op with `takes_outer_sum` (Permute, W.T's node, which passes
-    the transpose on as factors; never to a hook or under keep_node_grads). Under create_graph the factors are Tensors and `value()` records the
-    concatenations and the one matmul, so the second backward also does one matmul, not T.
+    the transpose on as factors; never to a hook or under keep_node_grads). Under
+    create_graph the factors are Tensors and `value()` records the concatenations and the
+    one matmul, so the second backward also does one matmul, not T.
     """
 
     __slots__ = ("a", "b", "shape", "dtype", "extra")
