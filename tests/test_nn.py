@@ -188,6 +188,21 @@ def test_functional_linear_is_x_weight_transpose_plus_bias_with_its_gradients(sh
         assert gradcheck(F.linear, args, eps=1e-6, atol=1e-6, rtol=1e-5)
 
 
+def test_functional_linear_takes_torchs_1d_weight_and_0d_bias_and_names_other_ranks():
+    from tinygrad_rnn import functional as F
+
+    x = RNG.standard_normal((4, 3))
+    w1, w2 = RNG.standard_normal(3), RNG.standard_normal((2, 3))
+    np.testing.assert_allclose(F.linear(Tensor(x), Tensor(w1), Tensor(0.5)).data,
+                               x @ w1 + 0.5, rtol=1e-14)
+    np.testing.assert_allclose(F.linear(Tensor(x), Tensor(w2), Tensor(0.5)).data,
+                               x @ w2.T + 0.5, rtol=1e-14)
+    with pytest.raises(ValueError, match=r"linear: weight must be.*\(1, 2, 3\)"):
+        F.linear(Tensor(x), Tensor(np.ones((1, 2, 3))))
+    with pytest.raises(ValueError, match=r"linear: .*bias.*\(1, 2\)"):
+        F.linear(Tensor(x), Tensor(w2), Tensor(np.ones((1, 2))))
+
+
 def test_linear_with_a_bias_records_one_addmm_node_over_the_rows():
     layer = nn.Linear(3, 2, seed=0)
     y = layer(Tensor(RNG.standard_normal((4, 5, 3)), requires_grad=True))

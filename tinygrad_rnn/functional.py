@@ -42,13 +42,17 @@ from .tensor import Tensor, one_hot, pad  # (one_hot, pad: Tensor-level ops, und
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """PyTorch's F.linear: input (..., in) Wᵀ + b, with weight (out, in), bias (out,) or None.
+    """PyTorch's F.linear: input (..., in) Wᵀ + b, with weight (out, in) or (in,), and bias
+    (out,), 0-d or None.
 
     With a bias and an input of 2 or more dimensions, one `Addmm` node over the rows (the
     leading dimensions folded into one): the product and the bias in one output buffer, not a
     product and then a second array for the sum.
     """
-    if bias is None or input.ndim < 2:
+    if weight.ndim not in (1, 2) or (bias is not None and bias.ndim > 1):
+        raise ValueError(f"linear: weight must be (out, in) or (in,) and bias (out,) or 0-d, "
+                         f"got shapes {weight.shape} and {None if bias is None else bias.shape}")
+    if bias is None or input.ndim < 2 or weight.ndim == 1:  # (a 1-D weight: input @ weight)
         out = input @ weight.T
         return out if bias is None else out + bias
     if input.ndim == 2:
