@@ -255,7 +255,7 @@ def unbind(x: Array, axis: int) -> tuple:
     if is_tensor(x):
         out = x.unbind(axis)
         return out if isinstance(out, tuple) else (out,)
-    return tuple(np.moveaxis(x, axis, 0))
+    return tuple(x) if axis == 0 else tuple(np.moveaxis(x, axis, 0))  # (rows: no moveaxis)
 
 
 def stack(xs: list, axis: int) -> Array:

@@ -829,8 +829,10 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
-        return tuple(part if need else None
-                     for part, need in zip(D.unbind(g, ctx.axis), ctx.needs_input_grad))
+        parts = D.unbind(g, ctx.axis)
+        if False not in ctx.needs_input_grad:  # (the recurrence's states: all of them)
+            return parts
+        return tuple(part if need else None for part, need in zip(parts, ctx.needs_input_grad))
 
     @staticmethod
     def jvp(ctx: Function, *x_dots: Any) -> Any:
@@ -902,7 +904,7 @@ class Unbind(Function):
             raise ValueError(f"unbind: axis {axis} is out of range for a tensor of shape "
                              f"{x.shape}")
         ctx.axis, ctx.shape = axis % x.ndim, x.shape
-        return tuple(np.moveaxis(x, ctx.axis, 0))
+        return D.unbind(x, ctx.axis)
 
     @staticmethod
     def backward(ctx: Function, *gs: Any) -> Any:
