@@ -819,13 +819,20 @@ class Stack(Function):
         if not -ndim <= axis < ndim:  # numpy's AxisError is a ValueError: not a shape problem
             raise ValueError(f"stack: axis {axis} is out of range for stacking tensors of shape "
                              f"{xs[0].shape} (a result of {ndim} dimensions)")
+        shape = xs[0].shape
+        ctx.axis = axis % ndim
+        if ctx.axis == 0 and shape and all(x.shape == shape for x in xs):
+            # the recurrence's states: one concatenate of the rows, without np.stack's per
+            # input expand_dims (same values; xs share a dtype, by promotion)
+            out = _stack_buffer(xs, 0)
+            out = np.empty((len(xs), *shape), xs[0].dtype) if out is None else out
+            np.concatenate(xs, out=out.reshape(-1, *shape[1:]))
+            return out
         try:
-            out = np.stack(xs, axis=axis, out=_stack_buffer(xs, axis))
+            return np.stack(xs, axis=axis, out=_stack_buffer(xs, axis))
         except ValueError:
             raise ValueError(f"stack: all tensors must have the same shape, got "
                              f"{[x.shape for x in xs]}") from None
-        ctx.axis = axis % out.ndim
-        return out
 
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
