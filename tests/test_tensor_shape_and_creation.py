@@ -141,3 +141,15 @@ def test_float_double_and_to_are_differentiable_casts():
     assert y.double().dtype == np.float64 and x.to(np.float64) is x
     assert x.to(np.int64).dtype == np.int64 and not x.to(np.int64).requires_grad
     assert x.astype(np.float32).dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(3, 0), (0, 3), (2,), (0,), (2, 3, 4), ()])
+def test_stack_along_axis_0_of_any_shape_matches_numpy_with_its_gradients(shape):
+    """Stack's fast path (one concatenate of the rows) covers empty and 1-D inputs too."""
+    rng = np.random.default_rng(0)
+    xs = [Tensor(rng.standard_normal(shape), requires_grad=True) for _ in range(4)]
+    y = tg.stack(xs)
+    np.testing.assert_array_equal(y.data, np.stack([x.data for x in xs]))
+    (y * np.arange(4.0).reshape((4,) + (1,) * len(shape))).sum().backward()
+    for i, x in enumerate(xs):
+        np.testing.assert_array_equal(x.grad, np.full(shape, float(i)))

@@ -826,7 +826,7 @@ class Stack(Function):
             # input expand_dims (same values; xs share a dtype, by promotion)
             out = _stack_buffer(xs, 0)
             out = np.empty((len(xs), *shape), xs[0].dtype) if out is None else out
-            np.concatenate(xs, out=out.reshape(-1, *shape[1:]))
+            np.concatenate(xs, out=out.reshape(len(xs) * shape[0], *shape[1:]))
             return out
         try:
             return np.stack(xs, axis=axis, out=_stack_buffer(xs, axis))
