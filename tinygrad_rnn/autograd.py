@@ -277,7 +277,9 @@ class Function:
             first = cls.promote_from
             if first is not None:  # one dtype identity check per operand; casts on mismatch
                 dtype = arrays[-1].dtype
-                if arrays[first].dtype is not dtype or (cls.n_ary and _mixed(arrays, dtype)):
+                if arrays[first].dtype is not dtype or (cls.n_ary and (
+                        arrays[1].dtype is not dtype if len(arrays) == 3 else  # (Addmm)
+                        _mixed(arrays, dtype))):
                     arrays = promote_arrays(arrays, first)
                     if True in needs:
                         tensors, arrays = _cast_inputs(tensors, arrays)
@@ -380,8 +382,6 @@ def _push_tangents(cls: type[Function], ctx: Function, tensors: Any, result: Any
 
 
 def _mixed(arrays: list, dtype: Any) -> bool:
-    if len(arrays) == 3:  # Addmm, on every step of the recurrence: no loop
-        return arrays[0].dtype is not dtype or arrays[1].dtype is not dtype
     for a in arrays:
         if a.dtype is not dtype:
             return True

@@ -314,8 +314,10 @@ class Addmm(Function):
             raise ValueError(f"addmm: needs 2-D operands with matching inner sizes, got shapes "
                              f"{x.shape} and {y.shape}")
         # for 2-D operands dot is matmul with ~1 µs less dispatch (numpy 2)
-        big = x.nbytes >= _MIN or y.nbytes >= _MIN  # small arrays: numpy's allocation is faster
-        out = x.dot(y, out=_cached((x.shape[0], y.shape[1]), x, y) if big else None)
+        if x.nbytes < _MIN and y.nbytes < _MIN:  # small arrays: numpy's allocation is faster
+            out = x.dot(y)
+        else:
+            out = x.dot(y, out=_cached((x.shape[0], y.shape[1]), x, y))
         out += c
         _, need_x, need_y = ctx.needs_input_grad
         ctx.saved_tensors = (x if need_y else None, y if need_x else None)  # (no call: hot path)
@@ -395,7 +397,7 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
-        out = np.tanh(x, out=_out_like(x) if x.nbytes >= _MIN else None)
+        out = np.tanh(x) if x.nbytes < _MIN else np.tanh(x, out=_out_like(x))
         ctx.saved_tensors = (out,)  # save_for_backward, minus a call on the hottest path
         return out
 
