@@ -40,13 +40,18 @@ def _names(name: str, case: OpCase) -> list[str]:
 # ------------------------------------------------------------------- every primitive, by registry
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
-def test_op_second_derivative_matches_central_differences_of_its_first(name):
+def _inputs_of(name):
+    """The input strategy of a registered op; a registered op without one fails its test."""
     if name not in OP_INPUTS:
         pytest.fail(f"op {name} has no input strategy in tinygrad_rnn.testing.OP_INPUTS")
+    return OP_INPUTS[name]()
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_op_second_derivative_matches_central_differences_of_its_first(name):
 
     @settings(max_examples=25)
-    @given(case=OP_INPUTS[name]())
+    @given(case=_inputs_of(name))
     def check(case):
         assert gradgradcheck(_op_fn(name, case), case.inputs(), eps=EPS, atol=ATOL, rtol=RTOL,
                              names=_names(name, case))
@@ -56,11 +61,9 @@ def test_op_second_derivative_matches_central_differences_of_its_first(name):
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_op_jvp_matches_finite_differences_in_a_random_direction(name):
-    if name not in OP_INPUTS:
-        pytest.fail(f"op {name} has no input strategy in tinygrad_rnn.testing.OP_INPUTS")
     assert REGISTRY[name].jvp is not Function.jvp, f"{name} has no jvp rule"
 
-    @given(case=OP_INPUTS[name]())
+    @given(case=_inputs_of(name))
     def check(case):
         assert gradcheck(_op_fn(name, case), case.inputs(), eps=EPS, atol=ATOL, rtol=RTOL,
                          mode="random", check_forward_ad=True, check_backward_ad=False,
@@ -72,10 +75,8 @@ def test_op_jvp_matches_finite_differences_in_a_random_direction(name):
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_op_jvp_and_vjp_are_adjoint(name):
     """⟨u, J v⟩ (forward mode) = ⟨Jᵀ u, v⟩ (reverse mode), to rounding."""
-    if name not in OP_INPUTS:
-        pytest.fail(f"op {name} has no input strategy in tinygrad_rnn.testing.OP_INPUTS")
 
-    @given(case=OP_INPUTS[name](), seed=st.integers(0, 2**16))
+    @given(case=_inputs_of(name), seed=st.integers(0, 2**16))
     def check(case, seed):
         tensors = case.inputs()
         wrt = [i for i, t in enumerate(tensors) if t.requires_grad]
