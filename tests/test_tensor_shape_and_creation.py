@@ -153,3 +153,22 @@ def test_stack_along_axis_0_of_any_shape_matches_numpy_with_its_gradients(shape)
     (y * np.arange(4.0).reshape((4,) + (1,) * len(shape))).sum().backward()
     for i, x in enumerate(xs):
         np.testing.assert_array_equal(x.grad, np.full(shape, float(i)))
+
+
+def test_reshape_of_a_permuted_tensor_copies_exactly_and_a_viewable_one_stays_a_view():
+    """A reshape numpy can do as a view stays one; one that needs a copy (a permuted tensor,
+    copied into the engine's buffer cache) has numpy's values, and so has its gradient."""
+    base = np.arange(4 * 6 * 3 * 8, dtype=np.float64).reshape(4, 6, 3, 8)
+    x = Tensor(base, requires_grad=True)
+    moved = x.permute(0, 2, 1, 3)  # (4, 3, 6, 8), not contiguous
+    out = moved.reshape(12, 6, 8)  # needs a copy
+    np.testing.assert_array_equal(out.data, base.transpose(0, 2, 1, 3).reshape(12, 6, 8))
+    assert not np.shares_memory(out.data, x.data)
+    kept = moved.reshape(4, 3, 48 // 8, 8)  # the same shape: numpy keeps the view
+    assert np.shares_memory(kept.data, x.data)
+    weights = np.random.default_rng(0).standard_normal((12, 6, 8))
+    (out * weights).sum().backward()
+    np.testing.assert_array_equal(
+        x.grad, weights.reshape(4, 3, 6, 8).transpose(0, 2, 1, 3))
+    with pytest.raises(ValueError, match=r"reshape: cannot reshape a tensor of shape"):
+        moved.reshape(5, 7)

@@ -249,6 +249,23 @@ def index_add(g: Array, index: Any, shape: tuple[int, ...]) -> Array:
     return _ops().index_add_array(g, index, shape)
 
 
+def reshape(x: Array, shape: tuple[int, ...]) -> Array:
+    """x.reshape(shape), a view whenever numpy can make one. Where numpy must copy (x is not
+    contiguous: a permuted tensor), a large array is copied into a cached buffer, as every
+    activation is: a fresh copy per training step was page-faulted in every step."""
+    if type(x) is not np.ndarray or x.flags.c_contiguous or x.nbytes < _MIN:
+        return x.reshape(shape)
+    try:
+        return x.reshape(shape, copy=False)
+    except TypeError:  # numpy < 2.1 has no copy= here: let numpy decide
+        return x.reshape(shape)
+    except ValueError:  # a copy is needed (or the shape is wrong: the reshape below says so)
+        flat = buffers.empty(x.shape, x.dtype) if x.dtype.kind == "f" else np.empty(x.shape,
+                                                                                     x.dtype)
+        np.copyto(flat, x)
+        return flat.reshape(shape)
+
+
 def unbind(x: Array, axis: int) -> tuple:
     """The slices of x along axis: views of an array, or one Unbind node of a Tensor (so that
     its backward assembles all the slices' gradients in one buffer, never T full-size ones)."""

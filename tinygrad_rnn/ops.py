@@ -404,7 +404,7 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
         out = ctx.saved_tensors[0]  # (the slope inline, not _tanh_slope: the hottest rule)
-        return g * (1 - out * out)
+        return D.mul(g, 1 - out * out)
 
     @staticmethod
     def jvp(ctx: Function, x_dot: Any) -> Any:
@@ -436,7 +436,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
-        return g * _sigmoid_slope(ctx)
+        return D.mul(g, _sigmoid_slope(ctx))
 
     @staticmethod
     def jvp(ctx: Function, x_dot: Any) -> Any:
@@ -665,7 +665,7 @@ class Reshape(Function):
     def forward(ctx: Function, x: np.ndarray, shape: tuple[int, ...] = ()) -> np.ndarray:
         ctx.shape = x.shape
         try:
-            out = x.reshape(shape)
+            out = D.reshape(x, shape)
         except ValueError:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                              f"({x.size} elements) into shape {tuple(shape)}") from None
@@ -674,7 +674,7 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
-        return g.reshape(ctx.shape)
+        return D.reshape(g, ctx.shape)
 
     @staticmethod
     def jvp(ctx: Function, x_dot: Any) -> Any:
