@@ -96,19 +96,38 @@ def cached(shape: tuple[int, ...], x: np.ndarray, y: np.ndarray | None = None
 
 def binary(ufunc: np.ufunc, x: np.ndarray, y: Any) -> np.ndarray:
     """ufunc(x, y) on arrays (y may be a Python number), into a cached buffer when the result
-    has x's shape and dtype: the same shapes, a number, or y broadcast along x's leading axes."""
+    has x's shape and dtype: the same shapes, a number, or any y that broadcasts into x (a
+    bias along the leading axes, a row maximum kept as (N, 1), ...)."""
     if type(y) is not np.ndarray:
         return ufunc(x, y, out=out_like(x)) if isinstance(y, (int, float)) else ufunc(x, y)
     if x.dtype is y.dtype and (x.shape == y.shape or (
-            y.ndim < x.ndim and x.shape[x.ndim - y.ndim:] == y.shape)):
+            x.nbytes >= _MIN and _broadcasts_into(y.shape, x.shape))):
         return ufunc(x, y, out=out_like(x))
     return ufunc(x, y)
+
+
+def _broadcasts_into(small: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    """Whether an array of shape `small` broadcasts to `shape` (numpy's rule, right-aligned)."""
+    if len(small) > len(shape):
+        return False
+    return all(a == 1 or a == b for a, b in zip(small[::-1], shape[::-1]))
+
+
+def neg(x: Array) -> Array:
+    """-x; on a large float array into a cached buffer."""
+    return np.negative(x, out=out_like(x)) if type(x) is np.ndarray else -x
 
 
 def mul(a: Array, b: Array) -> Array:
     if type(a) is np.ndarray and (type(b) is np.ndarray or isinstance(b, (int, float))):
         return binary(np.multiply, a, b)
     return a * b
+
+
+def div(a: Array, b: Array) -> Array:
+    if type(a) is np.ndarray and (type(b) is np.ndarray or isinstance(b, (int, float))):
+        return binary(np.true_divide, a, b)
+    return a / b
 
 
 # ---------------------------------------------------------------------------- other functions

@@ -71,7 +71,7 @@ class Sub(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
-        return g, (-g if ctx.needs_input_grad[1] else None)
+        return g, (D.neg(g) if ctx.needs_input_grad[1] else None)
 
     @staticmethod
     def jvp(ctx: Function, x_dot: Any, y_dot: Any) -> Any:
@@ -110,15 +110,15 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        out = x / y
+        out = _binary(np.true_divide, x, y)
         ctx.save_for_backward(y, out if ctx.needs_input_grad[1] else None)
         return out
 
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
         y, out = ctx.saved_tensors
-        gx = g / y
-        return gx, (-gx * out if ctx.needs_input_grad[1] else None)
+        gx = D.div(g, y)
+        return gx, (D.mul(-gx, out) if ctx.needs_input_grad[1] else None)
 
     @staticmethod
     def jvp(ctx: Function, x_dot: Any, y_dot: Any) -> Any:
@@ -352,13 +352,13 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
-        out = np.exp(x)
+        out = np.exp(x, out=_out_like(x))
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
-        return g * ctx.saved_tensors[0]
+        return D.mul(g, ctx.saved_tensors[0])
 
     @staticmethod
     def jvp(ctx: Function, x_dot: Any) -> Any:
@@ -749,7 +749,11 @@ def _take(x: Any, index: Any) -> Any:
 
 def index_add_array(g: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
     """zeros(shape) with g added at [index]: repeated indices accumulate (np.add.at)."""
-    dx = np.zeros(shape, dtype=g.dtype)
+    dx = _cached(shape, g)  # a large float one from the buffer cache, zeroed
+    if dx is None or dx.nbytes < _MIN:
+        dx = np.zeros(shape, dtype=g.dtype)
+    else:
+        dx.fill(0)
     if _is_advanced(index):
         np.add.at(dx, index, g)
     else:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamGroup, Params
+from .optimizer import Optimizer, ParamGroup, Params, scratch_like
 
 __all__ = ["Adagrad"]
 
@@ -41,5 +41,10 @@ class Adagrad(Optimizer):
             g = g + group["weight_decay"] * p
         clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
         s = state["sum"]
-        s += g * g
-        p -= clr * (g / (np.sqrt(s) + group["eps"]))
+        tmp = scratch_like(p, g)  # the temporaries, in the order the formula rounds them
+        s += np.multiply(g, g, out=tmp)
+        denom = np.sqrt(s, out=tmp)
+        denom += group["eps"]
+        update = np.divide(g, denom, out=denom)
+        update *= clr
+        p -= update

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamGroup, Params
+from .optimizer import Optimizer, ParamGroup, Params, scratch_like
 
 __all__ = ["Adam", "AdamW", "lerp_"]
 
@@ -55,17 +55,27 @@ class Adam(Optimizer):
             state.update(step=0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p))
         state["step"] = step = state["step"] + 1
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(m, g, 1 - beta1)
+        # every temporary in one reused buffer, in the same operations and order as
+        # `v += (1 − β₂)·(g·g)` … `p −= lr/(1 − β₁ᵗ) · (m / denom)` (so the same roundings):
+        # fresh temporaries of a large weight were new memory, page-faulted in every step
+        tmp = scratch_like(p, g)
+        lerp_(m, g, 1 - beta1, tmp)
         v *= beta2
-        v += (1 - beta2) * (g * g)
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - beta2
+        v += tmp
         if group["amsgrad"]:
             v_max = state.get("max_exp_avg_sq")
             if v_max is None:
                 v_max = state["max_exp_avg_sq"] = np.zeros_like(p)
             np.maximum(v_max, v, out=v_max)
             v = v_max
-        denom = np.sqrt(v) / (1 - beta2 ** step) ** 0.5 + group["eps"]
-        p -= (lr / (1 - beta1 ** step)) * (m / denom)
+        denom = np.sqrt(v, out=tmp)
+        denom /= (1 - beta2 ** step) ** 0.5
+        denom += group["eps"]
+        update = np.divide(m, denom, out=tmp)
+        update *= lr / (1 - beta1 ** step)
+        p -= update
 
 
 class AdamW(Adam):
@@ -80,12 +90,17 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
 
 
-def lerp_(a: np.ndarray, b: np.ndarray, weight: float) -> None:
-    """a ← a + weight·(b − a) in place, in the form PyTorch's lerp_ rounds like."""
+def lerp_(a: np.ndarray, b: np.ndarray, weight: float, scratch: np.ndarray | None = None
+          ) -> None:
+    """a ← a + weight·(b − a) in place, in the form PyTorch's lerp_ rounds like. `scratch`
+    (a's shape and dtype, as from `optimizer.scratch_like`) holds the temporaries."""
+    diff = np.subtract(b, a, out=scratch)
     if abs(weight) < 0.5:
-        a += weight * (b - a)
+        diff *= weight
+        a += diff
     else:
-        a[...] = b - (b - a) * (1 - weight)
+        diff *= 1 - weight
+        np.subtract(b, diff, out=a)
 
 
 def _pair(betas: Any) -> Any:

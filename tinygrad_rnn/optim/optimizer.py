@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import buffers
 from ..autograd import enable_grad, mark_modified
 from ..tensor import Tensor
 from . import state_dicts
@@ -200,3 +201,11 @@ def _check_params(params: Iterable[Any], name: str) -> list[Tensor]:
             raise ValueError(f"{name}: parameter {i} (shape {p.shape}) appears twice")
         seen.add(id(p))
     return params
+
+
+def scratch_like(p: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+    """A reused buffer of p's shape and dtype for an update's temporaries (from the engine's
+    buffer cache), or None (numpy allocates) when g does not match p."""
+    if g.shape != p.shape or g.dtype != p.dtype:
+        return None
+    return buffers.empty(p.shape, p.dtype)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .adam import lerp_
-from .optimizer import Optimizer, ParamGroup, Params
+from .optimizer import Optimizer, ParamGroup, Params, scratch_like
 
 __all__ = ["RMSprop"]
 
@@ -39,21 +39,28 @@ class RMSprop(Optimizer):
         if group["weight_decay"]:
             g = g + group["weight_decay"] * p
         alpha, v = group["alpha"], state["square_avg"]
+        tmp = scratch_like(p, g)  # the temporaries, in the order the formulas round them
         v *= alpha
-        v += (1 - alpha) * (g * g)
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - alpha
+        v += tmp
         if group["centered"]:
             g_avg = _buffer(state, "grad_avg", p)
-            lerp_(g_avg, g, 1 - alpha)
-            avg = np.sqrt(v - g_avg * g_avg) + group["eps"]
+            lerp_(g_avg, g, 1 - alpha, tmp)
+            var = np.multiply(g_avg, g_avg, out=tmp)
+            avg = np.sqrt(np.subtract(v, var, out=var), out=var)
         else:
-            avg = np.sqrt(v) + group["eps"]
+            avg = np.sqrt(v, out=tmp)
+        avg += group["eps"]
+        ratio = np.divide(g, avg, out=avg)  # g / avg
         if group["momentum"] > 0:
             buf = _buffer(state, "momentum_buffer", p)
             buf *= group["momentum"]
-            buf += g / avg
-            p -= group["lr"] * buf
+            buf += ratio
+            p -= np.multiply(buf, group["lr"], out=ratio)
         else:
-            p -= group["lr"] * (g / avg)
+            ratio *= group["lr"]
+            p -= ratio
 
 
 def _buffer(state: dict[str, Any], key: str, p: np.ndarray) -> np.ndarray:

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import buffers
-from .optimizer import Optimizer, ParamGroup, Params
+from .optimizer import Optimizer, ParamGroup, Params, scratch_like
 
 __all__ = ["SGD"]
 
@@ -53,6 +52,4 @@ class SGD(Optimizer):
             g = g + momentum * buf if group["nesterov"] else buf
         # p −= lr·g through a reused buffer: a fresh lr·g temporary of a large weight (128 KiB
         # and up) is a new mmap that page-faults in on every step
-        step = (np.multiply(g, group["lr"], out=buffers.empty(p.shape, p.dtype))
-                if g.shape == p.shape and g.dtype == p.dtype else group["lr"] * g)
-        p -= step
+        p -= np.multiply(g, group["lr"], out=scratch_like(p, g))
