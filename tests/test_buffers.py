@@ -245,3 +245,14 @@ def test_a_warm_optimizer_step_makes_no_large_temporaries(make):
     finally:
         tracemalloc.stop()
     assert peak < 128 * 128 * 8 / 4, f"a warm step got {peak / 1024:.0f} KiB of new memory"
+
+
+def test_broadcasts_into_follows_numpys_rule():
+    from tinygrad_rnn.dual import _broadcasts_into
+
+    for small, shape in [((), (3, 4)), ((4,), (3, 4)), ((1, 4), (3, 4)), ((3, 1), (3, 4)),
+                         ((2, 1, 4), (2, 3, 4)), ((3, 4), (3, 4))]:
+        assert _broadcasts_into(small, shape), (small, shape)
+    for small, shape in [((1, 3, 4), (3, 4)), ((4, 1), (3, 4)), ((3,), (3, 4)),
+                         ((5, 4), (3, 4))]:
+        assert not _broadcasts_into(small, shape), (small, shape)
