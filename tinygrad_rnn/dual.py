@@ -272,7 +272,7 @@ def reshape(x: Array, shape: tuple[int, ...]) -> Array:
     """x.reshape(shape), a view whenever numpy can make one. Where numpy must copy (x is not
     contiguous: a permuted tensor), a large array is copied into a cached buffer, as every
     activation is: a fresh copy per training step was page-faulted in every step."""
-    if type(x) is not np.ndarray or x.flags.c_contiguous or x.nbytes < _MIN:
+    if type(x) is not np.ndarray or x.nbytes < _MIN or x.flags.c_contiguous:
         return x.reshape(shape)
     try:
         return x.reshape(shape, copy=False)

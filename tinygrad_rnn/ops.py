@@ -404,7 +404,9 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
         out = ctx.saved_tensors[0]  # (the slope inline, not _tanh_slope: the hottest rule)
-        return D.mul(g, 1 - out * out)
+        slope = 1 - out * out
+        # a large result lives until the pass ends (W's factors): from the buffer cache
+        return D.mul(g, slope) if type(g) is np.ndarray and g.nbytes >= _MIN else g * slope
 
     @staticmethod
     def jvp(ctx: Function, x_dot: Any) -> Any:
@@ -436,7 +438,8 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
-        return D.mul(g, _sigmoid_slope(ctx))
+        slope = _sigmoid_slope(ctx)
+        return D.mul(g, slope) if type(g) is np.ndarray and g.nbytes >= _MIN else g * slope
 
     @staticmethod
     def jvp(ctx: Function, x_dot: Any) -> Any:
