@@ -333,7 +333,7 @@ class Addmm(Function):
             # recurrence in one matmul (OuterSum)
             gy = OuterSum(x, g) if x.dtype is g.dtype else D.matmul(x.T, g)
         if need_c:  # c broadcasts (a bias): its gradient summed back here (exact_grads)
-            c_shape = ctx.parents[0].shape
+            c_shape = ctx.parents[0]._data.shape
             gc = g if g.shape == c_shape else D.sum_to(g, c_shape, "Addmm")
         return gc, gx, gy
 
