@@ -1,5 +1,7 @@
 """The engine's buffer cache: an array anyone can still reach is never handed out again."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -112,11 +114,21 @@ def test_with_the_cache_off_nothing_is_kept(monkeypatch):
     assert all(a.shape == SHAPE and a.flags.c_contiguous for a in arrays)
 
 
-def _new_bytes_of_warm_step(layer, T):
-    """tracemalloc's peak of one training step after three warm-up steps: memory the step
-    had to get anew (Python objects and any array that did not come from the cache)."""
-    import tracemalloc
+def _peak_new_memory(call, warmups):
+    """tracemalloc's peak during one `call()` after `warmups` calls: the memory it had to get
+    anew (Python objects, and any array that did not come from the buffer cache)."""
+    for _ in range(warmups):
+        call()
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
+
+def _new_bytes_of_warm_step(layer, T):
+    """The peak new memory of one warm SGD training step of `layer` over T steps."""
     rng = np.random.default_rng(0)
     x, g = Tensor(rng.standard_normal((T, 32, 4))), Tensor(rng.standard_normal((T, 32, 256)))
     opt = optim.SGD(layer.parameters(), lr=1e-3)
@@ -127,14 +139,7 @@ def _new_bytes_of_warm_step(layer, T):
         (0.5 * ((hs - g) ** 2).sum()).backward()
         opt.step()
 
-    for _ in range(3):
-        step()
-    tracemalloc.start()
-    try:
-        step()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return _peak_new_memory(step, warmups=3)
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
@@ -160,8 +165,6 @@ def test_a_warm_classifier_step_gets_its_large_arrays_from_the_cache(output):
     softmax read-out with the squared error (a division by the row sums). Every (T·B, V)
     array those ops keep comes from the cache once warm; what is new in a warm step is a
     transient or two, well under two (T·B, V) arrays (before: about six)."""
-    import tracemalloc
-
     from tinygrad_rnn.losses import cross_entropy
 
     T, B, V = 20, 16, 64
@@ -179,14 +182,7 @@ def test_a_warm_classifier_step_gets_its_large_arrays_from_the_cache(output):
         loss.backward()
         opt.step()
 
-    for _ in range(4):
-        step()
-    tracemalloc.start()
-    try:
-        step()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = _peak_new_memory(step, warmups=4)
     one = T * B * V * 8
     assert peak < 2 * one, (f"{output}: a warm step got {peak / 1024:.0f} KiB of new memory; "
                             f"one (T·B, V) array is {one / 1024:.0f} KiB")
@@ -231,19 +227,10 @@ def test_large_binary_ops_into_cached_buffers_match_numpy(op, y_shape):
 def test_a_warm_optimizer_step_makes_no_large_temporaries(make):
     """The update's temporaries go through one reused buffer: a warm step of a 128 KiB weight
     gets (almost) no new memory, where each temporary used to be a fresh 128 KiB array."""
-    import tracemalloc
-
     p = Tensor(np.random.default_rng(0).standard_normal((128, 128)), requires_grad=True)
     opt = make([p])
-    for _ in range(2):
-        p.grad = np.full(p.shape, 0.5)
-        opt.step()
-    tracemalloc.start()
-    try:
-        opt.step()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    p.grad = np.full(p.shape, 0.5)
+    peak = _peak_new_memory(opt.step, warmups=2)
     assert peak < 128 * 128 * 8 / 4, f"a warm step got {peak / 1024:.0f} KiB of new memory"
 
 
