@@ -243,3 +243,29 @@ def test_broadcasts_into_follows_numpys_rule():
     for small, shape in [((1, 3, 4), (3, 4)), ((4, 1), (3, 4)), ((3,), (3, 4)),
                          ((5, 4), (3, 4))]:
         assert not _broadcasts_into(small, shape), (small, shape)
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: optim.Adam(ps, amsgrad=True),
+    lambda ps: optim.AdamW(ps),
+    lambda ps: optim.RMSprop(ps, centered=True, momentum=0.9),
+    lambda ps: optim.RMSprop(ps),
+    lambda ps: optim.Adagrad(ps),
+], ids=["SGD", "Adam", "AdamW", "RMSprop-centered", "RMSprop", "Adagrad"])
+def test_an_optimizer_step_with_a_gradient_of_another_dtype_still_updates(make):
+    """A gradient the user assigned in float64 to a float32 parameter does not match the
+    reused buffer, so the update's temporaries are fresh arrays: the same step as with the
+    gradient in float32, up to float32 rounding."""
+    rng = np.random.default_rng(0)
+    start, grads = rng.standard_normal((70, 70)), rng.standard_normal((3, 70, 70))
+    results = []
+    for dtype in (np.float64, np.float32):
+        p = Tensor(start.astype(np.float32), requires_grad=True)
+        opt = make([p])
+        for g in grads:
+            p.grad = g.astype(dtype)
+            opt.step()
+        assert p.dtype == np.float32
+        results.append(p.data.copy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-4, atol=1e-5)

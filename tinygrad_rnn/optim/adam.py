@@ -61,9 +61,9 @@ class Adam(Optimizer):
         tmp = scratch_like(p, g)
         lerp_(m, g, 1 - beta1, tmp)
         v *= beta2
-        np.multiply(g, g, out=tmp)
-        tmp *= 1 - beta2
-        v += tmp
+        square = np.multiply(g, g, out=tmp)
+        square *= 1 - beta2
+        v += square
         if group["amsgrad"]:
             v_max = state.get("max_exp_avg_sq")
             if v_max is None:

@@ -41,9 +41,9 @@ class RMSprop(Optimizer):
         alpha, v = group["alpha"], state["square_avg"]
         tmp = scratch_like(p, g)  # the temporaries, in the order the formulas round them
         v *= alpha
-        np.multiply(g, g, out=tmp)
-        tmp *= 1 - alpha
-        v += tmp
+        square = np.multiply(g, g, out=tmp)
+        square *= 1 - alpha
+        v += square
         if group["centered"]:
             g_avg = _buffer(state, "grad_avg", p)
             lerp_(g_avg, g, 1 - alpha, tmp)
