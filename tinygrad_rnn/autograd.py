@@ -677,11 +677,10 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
                 elif key in owned:
                     current += g
                 else:  # a buffer of the engine's own, summed into in place from now on
-                    grads[key] = (np.add(current, g, out=buffers.empty(current.shape,
-                                                                       current.dtype))
-                                  if current.nbytes >= _CACHED_BYTES else current + g)
-                    if type(grads[key]) is not np.ndarray:  # a 0-d sum is a numpy scalar
-                        grads[key] = np.asarray(grads[key])
+                    total = (np.add(current, g, out=buffers.empty(current.shape, current.dtype))
+                             if current.nbytes >= _CACHED_BYTES else current + g)
+                    # (a 0-d sum is a numpy scalar)
+                    grads[key] = total if type(total) is np.ndarray else np.asarray(total)
                     owned.add(key)
             if sent is not None:
                 node.in_grads = tuple(sent)

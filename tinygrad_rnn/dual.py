@@ -279,8 +279,7 @@ def reshape(x: Array, shape: tuple[int, ...]) -> Array:
     except TypeError:  # numpy < 2.1 has no copy= here: let numpy decide
         return x.reshape(shape)
     except ValueError:  # a copy is needed (or the shape is wrong: the reshape below says so)
-        flat = buffers.empty(x.shape, x.dtype) if x.dtype.kind == "f" else np.empty(x.shape,
-                                                                                     x.dtype)
+        flat = buffers.empty(x.shape, x.dtype)  # (tensors hold numbers only: any dtype)
         np.copyto(flat, x)
         return flat.reshape(shape)
 
