@@ -358,6 +358,32 @@ def machine_note() -> str:
             f"{f' ({torch.get_num_threads()} threads)' if torch else ''}, env {threads}")
 
 
+def machine_speed() -> str:
+    """Three fixed workloads, to tell a slower machine from a slower engine across runs: the
+    engine's share of a step is mostly Python and small numpy calls, the oracle's mostly BLAS.
+    Medians of 7 blocks, per call."""
+    rng = np.random.default_rng(0)
+    small = rng.standard_normal(16)
+    h = rng.standard_normal((32, 128)).astype(np.float32)
+    w_t = rng.standard_normal((128, 128)).astype(np.float32).T  # the recurrence's h Wᵀ
+    out = np.empty((32, 128), np.float32)  # (into one array: the allocator is not measured)
+
+    def per_call_us(fn: Callable[[], object], calls: int) -> float:
+        blocks = []
+        for _ in range(7):
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            blocks.append((time.perf_counter() - start) / calls * 1e6)
+        return statistics.median(blocks)
+
+    loop = per_call_us(lambda: sum(i * i for i in range(10_000)), 20)
+    ufunc = per_call_us(lambda: np.multiply(small, small), 2000)
+    gemm = per_call_us(lambda: h.dot(w_t, out=out), 500)
+    return (f"machine speed: Python loop {loop / 1e3:.2f} ms, numpy ufunc on 16 floats "
+            f"{ufunc:.2f} us, float32 (32,128) @ (128,128)T {gemm:.1f} us")
+
+
 def header(who: str) -> str:
     extra = f"{'faults':>7} {'np flt':>7}  {'target':<8} result" if who == "engine" else ""
     return (f"{'size':<7} {'shape':<22} {'dtype':<8} {'var':<3} {who + ' ms':>10} "
@@ -431,6 +457,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def print_preamble(repeat: int) -> None:
     print(f"# {time.strftime('%Y-%m-%d %H:%M %Z')}  {machine_note()}")
+    print(f"# {machine_speed()}")
     print("# (a) engine nn.RNN + nn.Linear + 0.5*((y-g)**2).sum() + backward (no update) "
           "vs numpy_rnn_forward_backward")
     print("# (b) engine nn.ElmanRNN + squared_error + backward + optim.SGD.step "

@@ -146,11 +146,11 @@ def tanh(x: Array) -> Array:
 
 
 def matmul(a: Array, b: Array) -> Array:
-    """a @ b; on arrays into a cached buffer when the operands are large (2-D, or a batch of
-    rows times a matrix)."""
+    """a @ b; on arrays into a cached buffer when the result is large (2-D), or when the
+    operands are (a batch of rows times a matrix)."""
     if type(a) is np.ndarray and type(b) is np.ndarray:
         if a.ndim == 2 and b.ndim == 2:  # (the recurrence's case first: the hot path)
-            if a.nbytes < _MIN and b.nbytes < _MIN:
+            if a.shape[0] * b.shape[1] * a.itemsize < _MIN:  # a small result (never cached)
                 return a.dot(b)
             return a.dot(b, out=cached((a.shape[0], b.shape[1]), a, b))
         if a.ndim > 2 and b.ndim == 2 and (a.nbytes >= _MIN or b.nbytes >= _MIN):
@@ -178,7 +178,7 @@ def matmul_t(a: Array, b: Array) -> Array:
     """a @ bᵀ for 2-D b (the transpose shared as in `T`): one call on the hottest backward."""
     if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2:
         bt = b.T
-        if a.nbytes < _MIN and b.nbytes < _MIN:
+        if a.shape[0] * b.shape[0] * a.itemsize < _MIN:  # a small result (never cached)
             return a.dot(bt)
         if b.dtype is _F64 and a.shape[0] * b.size >= NT_MIN and not b.flags.c_contiguous:
             bt = _c_order(b).T

@@ -251,9 +251,9 @@ class MatMul(Function):
         if x.ndim == 0 or y.ndim == 0:
             raise ValueError(f"matmul: operands must be at least 1-D, got shapes {x.shape} "
                              f"and {y.shape}")
-        try:
+        try:  # (a cached buffer for a large result only: the cache keeps no small arrays)
             out = (x.dot(y, out=_cached((x.shape[0], y.shape[1]), x, y)
-                         if x.nbytes >= _MIN or y.nbytes >= _MIN else None)
+                         if x.shape[0] * y.shape[1] * x.itemsize >= _MIN else None)
                    if x.ndim == 2 and y.ndim == 2 else
                    np.matmul(x, y, out=_cached(x.shape[:-1] + y.shape[-1:], x, y)
                              if y.ndim == 2 and x.ndim > 2 else None))
@@ -314,10 +314,11 @@ class Addmm(Function):
             raise ValueError(f"addmm: needs 2-D operands with matching inner sizes, got shapes "
                              f"{x.shape} and {y.shape}")
         # for 2-D operands dot is matmul with ~1 µs less dispatch (numpy 2)
-        if x.nbytes < _MIN and y.nbytes < _MIN:  # small arrays: numpy's allocation is faster
-            out = x.dot(y)
+        rows, cols = x.shape[0], y.shape[1]
+        if rows * cols * x.itemsize < _MIN:  # a small result: numpy's allocation is faster
+            out = x.dot(y)  # (and the cache would hand out a new array anyway)
         else:
-            out = x.dot(y, out=_cached((x.shape[0], y.shape[1]), x, y))
+            out = x.dot(y, out=_cached((rows, cols), x, y))
         out += c
         _, need_x, need_y = ctx.needs_input_grad
         ctx.saved_tensors = (x if need_y else None, y if need_x else None)  # (no call: hot path)
