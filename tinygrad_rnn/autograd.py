@@ -677,7 +677,9 @@ def run_backward(roots: Any, seeds: Any, retain_graph: bool, keep_node_grads: bo
                 elif key in owned:
                     current += g
                 else:  # a buffer of the engine's own, summed into in place from now on
-                    total = (np.add(current, g, out=buffers.empty(current.shape, current.dtype))
+                    # (transient: it reaches the node below and is dropped; buffers.empty)
+                    total = (np.add(current, g, out=buffers.empty(current.shape, current.dtype,
+                                                                  True))
                              if current.nbytes >= _CACHED_BYTES else current + g)
                     # (a 0-d sum is a numpy scalar)
                     grads[key] = total if type(total) is np.ndarray else np.asarray(total)

@@ -18,6 +18,12 @@ looks at the two oldest only, and sends them to the back either way: after a gra
 its arrays come back in the order the next pass asks for them, so the check costs O(1) per
 op, and an array someone keeps for long never blocks the queue. `empty_cache()` drops
 everything; at most `limit()` bytes are kept (least recently used shapes go first).
+
+`empty(..., transient=True)` is for an array its caller expects to be dropped within a few
+ops (backward's gradient on its way down a recurrence: h's gradient and its sum). Those wait in
+a queue of their own, so the few in flight are handed out again while they are still in the
+CPU's cache, instead of after every array of that shape that lives until the pass ends (in
+the shared queue, each one was last touched a whole step earlier). The free test is the same.
 """
 
 from __future__ import annotations
@@ -39,13 +45,14 @@ MIN_BYTES = 4096  # smaller arrays come from numpy's and pymalloc's caches anywa
 ENABLED = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
 
 
-def empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-    """An uninitialised C-contiguous array: a free cached one if there is one, else a new one."""
+def empty(shape: tuple[int, ...], dtype: Any, transient: bool = False) -> np.ndarray:
+    """An uninitialised C-contiguous array: a free cached one if there is one, else a new one.
+    transient: the caller expects it to be dropped soon (its own queue; see above)."""
     if not isinstance(dtype, np.dtype):
         dtype = np.dtype(dtype)
     if not ENABLED:
         return np.empty(shape, dtype)
-    key = (shape, dtype)
+    key = (shape, dtype, True) if transient else (shape, dtype)
     queue = _QUEUES.get(key)
     if queue:  # the two oldest go to the back, free or not: a long-lived one never blocks
         oldest = queue[0]

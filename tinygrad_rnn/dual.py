@@ -84,14 +84,14 @@ def out_like(x: np.ndarray) -> np.ndarray | None:
     return buffers.empty(x.shape, x.dtype)
 
 
-def cached(shape: tuple[int, ...], x: np.ndarray, y: np.ndarray | None = None
-           ) -> np.ndarray | None:
+def cached(shape: tuple[int, ...], x: np.ndarray, y: np.ndarray | None = None,
+           transient: bool = False) -> np.ndarray | None:
     """A cached `out=` buffer of `shape` for a result of x's float dtype (y, if given, must
-    share it), or None to let numpy allocate."""
+    share it), or None to let numpy allocate. transient: see buffers.empty."""
     dtype = x.dtype
     if dtype.kind != "f" or (y is not None and y.dtype is not dtype):
         return None
-    return buffers.empty(shape, dtype)  # (it hands small arrays out uncached)
+    return buffers.empty(shape, dtype, transient)  # (it hands small arrays out uncached)
 
 
 def binary(ufunc: np.ufunc, x: np.ndarray, y: Any) -> np.ndarray:
@@ -182,7 +182,8 @@ def matmul_t(a: Array, b: Array) -> Array:
             return a.dot(bt)
         if b.dtype is _F64 and a.shape[0] * b.size >= NT_MIN and not b.flags.c_contiguous:
             bt = _c_order(b).T
-        return a.dot(bt, out=cached((a.shape[0], bt.shape[1]), a, bt))
+        # (the gradient of x in x @ bᵀ: summed into x's gradient and dropped soon after)
+        return a.dot(bt, out=cached((a.shape[0], bt.shape[1]), a, bt, transient=True))
     return matmul(a, T(b))
 
 

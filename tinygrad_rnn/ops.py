@@ -405,9 +405,14 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx: Function, g: Any) -> Any:
         out = ctx.saved_tensors[0]  # (the slope inline, not _tanh_slope: the hottest rule)
-        slope = 1 - out * out
-        # a large result lives until the pass ends (W's factors): from the buffer cache
-        return D.mul(g, slope) if type(g) is np.ndarray and g.nbytes >= _MIN else g * slope
+        if type(g) is np.ndarray and g.nbytes >= _MIN and g.dtype is out.dtype and (
+                g.shape == out.shape):
+            # a large result lives until the pass ends (W's factors): one cached buffer
+            # holds out², then the slope 1 − out², then g times it (the same three ufuncs)
+            slope = np.multiply(out, out, out=_out_like(out))
+            np.subtract(1, slope, out=slope)
+            return np.multiply(g, slope, out=slope)
+        return g * (1 - out * out)
 
     @staticmethod
     def jvp(ctx: Function, x_dot: Any) -> Any:
