@@ -58,6 +58,42 @@ def test_a_long_lived_array_does_not_block_reuse_of_later_ones():
     assert len(ids) <= 3
 
 
+def test_transient_arrays_wait_in_their_own_queue():
+    shared = buffers.empty(SHAPE, np.float64)
+    shared_id = id(shared)
+    del shared
+    short = buffers.empty(SHAPE, np.float64, transient=True)
+    assert id(short) != shared_id, "a transient request never takes a shared queue's array"
+    short_id = id(short)
+    del short
+    again = buffers.empty(SHAPE, np.float64, transient=True)
+    assert id(again) == short_id, "the dropped transient array comes back"
+    assert id(buffers.empty(SHAPE, np.float64)) == shared_id
+    held = buffers.empty(SHAPE, np.float64, transient=True)
+    assert held is not again, "one still referenced is never handed out"
+
+
+def test_a_warm_recurrent_backward_recycles_its_few_transient_gradients():
+    """h's gradient (g Wᵀ) and its sum with the read-out's part are dropped a node later: a
+    warm step reuses a handful of them, not one per time step (they stay in the CPU's cache)."""
+    T, B, H = 40, 32, 64
+    rnn = nn.RNN(3, H)
+    x = Tensor(np.random.default_rng(0).standard_normal((T, B, 3)))
+
+    def step():  # (the graph is dropped when it returns)
+        rnn.zero_grad()
+        hs, _ = rnn(x)
+        (hs * hs).sum().backward()
+
+    for _ in range(3):
+        step()
+    transient = len(buffers._QUEUES[((B, H), np.dtype(np.float64), True)])
+    assert 2 <= transient <= 8, f"{transient} transient (B, H) arrays for T={T} steps"
+    # what lives until the pass ends: z and h per step forward, tanh's gradient per step
+    shared = len(buffers._QUEUES[((B, H), np.dtype(np.float64))])
+    assert shared <= 3 * T + 2, f"{shared} shared (B, H) arrays for T={T} steps"
+
+
 def test_small_arrays_are_not_cached():
     buffers.empty((4, 4), np.float64)
     assert buffers.cached_bytes() == 0
