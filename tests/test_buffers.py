@@ -99,6 +99,24 @@ def test_small_arrays_are_not_cached():
     assert buffers.cached_bytes() == 0
 
 
+def test_a_matmul_with_a_small_result_does_not_look_in_the_cache(monkeypatch):
+    """(1, 32) @ (32, 32): the weight is 8 KiB but the result is 256 bytes, which the cache
+    never keeps; the forward and backward matmuls go straight to numpy (a lookup cost the long
+    benchmark two per time step)."""
+    rng = np.random.default_rng(0)
+    h = Tensor(rng.standard_normal((1, 32)), requires_grad=True)
+    w = Tensor(rng.standard_normal((32, 32)), requires_grad=True)
+    b = Tensor(rng.standard_normal((1, 32)), requires_grad=True)
+    asked = []
+    real = buffers.empty
+    monkeypatch.setattr(buffers, "empty", lambda *a, **k: asked.append(a[0]) or real(*a, **k))
+    out = (h @ w.T + b).tanh().sum() + (h @ w).sum()
+    out.backward()
+    assert (1, 32) not in asked, asked  # the results of h Wᵀ, h W and g W, g Wᵀ in backward
+    np.testing.assert_allclose(h.grad, (1 - np.tanh(h.data @ w.data.T + b.data) ** 2) @ w.data
+                               + w.data.sum(axis=1), rtol=1e-12)
+
+
 def test_the_limit_drops_least_recently_used_shapes():
     buffers.limit(3 * 64 * 64 * 8)
     held = [buffers.empty(SHAPE, np.float64) for _ in range(2)]
